@@ -1,0 +1,3 @@
+from agentprof.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""The exceptions core code raises; only cli.py turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    USER_ERROR = 1
+    USAGE = 2
+    GATE_FAILED = 3
+
+
+class AgentprofError(Exception):
+    """A problem the user can fix; `where` is a path, path:line or query name."""
+
+    exit_code = ExitCode.USER_ERROR
+
+    def __init__(self, where: str, what: str, hint: str | None = None) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+        self.hint = hint
+
+    def message(self) -> str:
+        text = f"error: {self.where}: {self.what}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+class InputError(AgentprofError):
+    """An input file that cannot be ingested at all (nothing from it is written)."""
+
+
+class DatabaseError(AgentprofError):
+    """The database file is locked, too new, or otherwise unusable."""
+
+
+class NotFoundError(AgentprofError):
+    """A run id or other named thing that is not in the database."""
+
+
+class PriceFileError(AgentprofError):
+    """A user price file that cannot be read."""

@@ -1,0 +1,295 @@
+"""Ingest input files into the database: one transaction per file, spans stored once, derived
+runs/ticks/tool calls rebuilt for the traces a file touched, then priced."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from agentprof import sources, sql
+from agentprof.errors import AgentprofError, InputError
+from agentprof.pricing import PriceBook, rate_rows
+
+# Files a folder walk picks up; an explicitly named file is always read.
+TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".pb", ".binpb", ".proto", ".otlp", ".gz", ".zst", ".zst-legacy")
+QUARANTINE_EXAMPLES = 5
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str
+    status: str  # "ingested", "unchanged", "failed"
+    records: int = 0
+    records_skipped: int = 0
+    spans_new: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    records: int = 0
+    records_skipped: int = 0
+    spans: int = 0
+    runs: int = 0
+    ticks: int = 0
+    tool_calls: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    skipped_examples: list[str] = field(default_factory=list)
+    errors: list[AgentprofError] = field(default_factory=list)
+    file_results: list[FileResult] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "files_unchanged": self.files_unchanged,
+            "files_failed": self.files_failed,
+            "records": self.records,
+            "records_skipped": self.records_skipped,
+            "spans": self.spans,
+            "runs": self.runs,
+            "ticks": self.ticks,
+            "tool_calls": self.tool_calls,
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+            "skipped_examples": self.skipped_examples,
+            "errors": [e.message() for e in self.errors],
+        }
+
+
+# Progress callback: (files done, files total, bytes done, spans so far).
+Progress = Callable[[int, int, int, int], None]
+
+
+def expand_paths(paths: Iterable[str]) -> list[Path]:
+    """Files, globs and folders (walked recursively, hidden entries skipped), in a stable order."""
+    out: list[Path] = []
+    for raw in paths:
+        matches = sorted(glob.glob(raw, recursive=True)) if glob.has_magic(raw) else [raw]
+        if not matches:
+            raise InputError(raw, "no file matches this pattern")
+        for m in matches:
+            p = Path(m)
+            if p.is_dir():
+                for root, dirs, files in os.walk(p):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    out.extend(
+                        Path(root, f)
+                        for f in sorted(files)
+                        if not f.startswith(".") and f.lower().endswith(TRACE_SUFFIXES)
+                    )
+            elif p.exists():
+                out.append(p)
+            else:
+                raise InputError(str(p), "no such file or folder")
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+_QUARANTINE_SCHEMA = pa.schema(
+    [("path", pa.string()), ("line", pa.int64()), ("reason", pa.string()), ("excerpt", pa.string())]
+)
+
+
+def _args_fingerprint(args: str | None) -> str | None:
+    """Canonical argument hash: sorted-key JSON where the arguments parse as JSON, else the text."""
+    if args is None:
+        return None
+    try:
+        canonical = json.dumps(json.loads(args), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, TypeError):
+        canonical = args
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _args_fingerprints(args: pa.Array) -> pa.Array:
+    return pa.array([_args_fingerprint(a) for a in args.to_pylist()], type=pa.string())
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL functions the derivation queries call that SQL cannot express (canonical JSON)."""
+    try:
+        con.create_function(
+            "args_fingerprint", _args_fingerprints, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special"
+        )
+    except duckdb.CatalogException:
+        pass  # already registered on this connection
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    *,
+    prices: PriceBook | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    started = time.perf_counter()
+    summary = IngestSummary()
+    book = prices or PriceBook()
+    register_functions(con)
+    warned: set[str] = set()
+    total = len(paths)
+    bytes_done = 0
+    for index, path in enumerate(paths):
+        try:
+            result = _ingest_file(con, path, book, summary, warned, lambda spans: progress and progress(index, total, bytes_done, summary.spans + spans))
+        except InputError as exc:
+            summary.files_failed += 1
+            summary.errors.append(exc)
+            summary.file_results.append(FileResult(str(path), "", "failed", error=exc.message()))
+        else:
+            summary.file_results.append(result)
+            if result.status == "unchanged":
+                summary.files_unchanged += 1
+            else:
+                summary.files += 1
+        bytes_done += path.stat().st_size if path.exists() else 0
+        if progress:
+            progress(index + 1, total, bytes_done, summary.spans)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    book: PriceBook,
+    summary: IngestSummary,
+    warned: set[str],
+    on_spans: Callable[[int], Any],
+) -> FileResult:
+    try:
+        sha, size = _sha256(path)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    if sql.run(con, "ingest/file_seen", {"sha256": sha}).rows:
+        return FileResult(str(path), "", "unchanged")
+    fmt = sources.detect(path)
+    quarantined: list[tuple[str, int, str, str]] = []
+
+    def bad(line: int, reason: str, excerpt: str) -> None:
+        quarantined.append((str(path), line, reason, excerpt))
+
+    records = skipped = 0
+    spans_before = _count_spans(con)
+    con.begin()
+    try:
+        sql.execute(con, "ingest/clear_affected")
+        for batch, nrec, nbad in sources.read(path, fmt, bad):
+            records += nrec
+            skipped += nbad
+            if batch is not None and batch.num_rows:
+                con.register("span_batch", batch)
+                try:
+                    sql.execute(con, "ingest/note_affected")
+                    sql.execute(con, "ingest/insert_spans", {"file_sha256": sha})
+                finally:
+                    con.unregister("span_batch")
+            on_spans(records - skipped)
+        if records == skipped:
+            first = quarantined[0] if quarantined else None
+            why = f"line {first[1]}: {first[2]}" if first else "no spans in it"
+            raise InputError(str(path), f"not an OTLP trace export ({why})")
+        spans_new = _count_spans(con) - spans_before
+        _derive(con, book, summary, warned)
+        if quarantined:
+            batch_q = pa.Table.from_pylist(
+                [dict(zip(_QUARANTINE_SCHEMA.names, q, strict=True)) for q in quarantined],
+                schema=_QUARANTINE_SCHEMA,
+            )
+            con.register("quarantine_batch", batch_q)
+            try:
+                sql.execute(con, "ingest/insert_quarantine", {"file_sha256": sha})
+            finally:
+                con.unregister("quarantine_batch")
+        sql.execute(
+            con,
+            "ingest/insert_file",
+            {
+                "sha256": sha, "path": str(path), "format": fmt.name, "size_bytes": size,
+                "records": records, "records_skipped": skipped, "spans_new": spans_new,
+            },
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    summary.records += records
+    summary.records_skipped += skipped
+    summary.spans += spans_new
+    for q in quarantined[: max(0, QUARANTINE_EXAMPLES - len(summary.skipped_examples))]:
+        summary.skipped_examples.append(f"{q[0]}:{q[1]}: {q[2]}")
+    return FileResult(str(path), fmt.name, "ingested", records, skipped, spans_new)
+
+
+def _count_spans(con: duckdb.DuckDBPyConnection) -> int:
+    return int(sql.run(con, "ingest/span_count").rows[0][0])
+
+
+def _derive(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]) -> None:
+    for name in ("delete_ticks", "delete_tool_calls", "delete_runs", "derive_ticks", "derive_tool_calls", "derive_runs"):
+        sql.execute(con, f"ingest/{name}")
+    _resolve_prices(con, book, summary, warned)
+    sql.execute(con, "ingest/price_ticks")
+    runs, ticks, tools = sql.run(con, "ingest/affected_counts").rows[0]
+    summary.runs += int(runs)
+    summary.ticks += int(ticks)
+    summary.tool_calls += int(tools)
+
+
+def _resolve_prices(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]) -> None:
+    missing = sql.run(con, "ingest/unpriced_models").rows
+    if not missing:
+        return
+    rates: list[dict[str, Any]] = []
+    priced: list[dict[str, Any]] = []
+    for provider, model, hour in missing:
+        found, source, res_provider, res_model = book.lookup(provider, model, hour)
+        priced.append(
+            {"provider": provider, "model": model, "hour": hour, "price_source": source,
+             "resolved_provider": res_provider, "resolved_model": res_model}
+        )
+        if found is None:
+            label = f"{provider}/{model}" if provider else model
+            if label not in warned:
+                warned.add(label)
+                summary.warnings.append(f"no price for model {label}: its cost is NULL (not priced); add it to a price file")
+        else:
+            rates.extend(rate_rows(provider, model, hour, found, source))
+    for name, rows, table in (("insert_price_rates", rates, "rates_batch"), ("insert_priced_models", priced, "priced_batch")):
+        if rows:
+            con.register(table, pa.Table.from_pylist(rows))
+            try:
+                sql.execute(con, f"ingest/{name}")
+            finally:
+                con.unregister(table)

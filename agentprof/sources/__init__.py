@@ -1,0 +1,76 @@
+"""Input families. `detect` names the reader for a file from its first bytes, or says why none fits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+from google.protobuf.message import DecodeError
+
+from agentprof.errors import InputError
+from agentprof.sources import otlp
+from agentprof.sources.io import open_decompressed
+
+Batches = Iterator[tuple[pa.Table | None, int, int]]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # e.g. "otlp-json", "otlp-proto-frames", with "+gzip"/"+zstd" when compressed
+    stream: IO[bytes]
+
+
+def detect(path: Path) -> Format:
+    """Sniff the (decompressed) head of a file. Raises InputError when nothing matches."""
+    try:
+        stream, compression = open_decompressed(path)
+        head = stream.peek(64)[:64]  # type: ignore[attr-defined]
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    except Exception as exc:  # corrupt gzip/zstd header
+        raise InputError(str(path), f"not an OTLP trace export (cannot decompress: {exc})") from exc
+    suffix = f"+{compression}" if compression else ""
+    stripped = head.lstrip()
+    if not head:
+        stream.close()
+        raise InputError(str(path), "not an OTLP trace export (the file is empty)")
+    if stripped[:1] == b"{":
+        return Format("otlp-json" + suffix, stream)
+    if head[:1] == b"\x00" and len(head) >= 5:
+        # A 4-byte big-endian length below 16 MiB starts with a zero byte; a bare
+        # ExportTraceServiceRequest starts with field 1's tag (0x0a).
+        return Format("otlp-proto-frames" + suffix, stream)
+    if head[:1] == b"\x0a":
+        return Format("otlp-proto" + suffix, stream)
+    stream.close()
+    what = "text" if _looks_like_text(head) else "binary data"
+    raise InputError(
+        str(path), f"not an OTLP trace export ({what} that is neither OTLP/JSON nor OTLP protobuf)"
+    )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read(path: Path, fmt: Format, bad: otlp.BadRecord) -> Batches:
+    """Yield (span batch, records seen, bad records) increments for a detected file."""
+    with contextlib.closing(fmt.stream):
+        if fmt.name.startswith("otlp-json"):
+            yield from otlp.read_json(fmt.stream, bad)
+        elif fmt.name.startswith("otlp-proto-frames"):
+            yield from otlp.read_pb_frames(fmt.stream, bad)
+        else:
+            data = fmt.stream.read()
+            try:
+                yield from otlp.read_pb_single(data, bad)
+            except DecodeError as exc:
+                raise InputError(str(path), f"not an OTLP trace export (protobuf does not parse: {exc})") from exc

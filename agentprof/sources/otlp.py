@@ -1,0 +1,502 @@
+"""Decode OTLP trace exports (JSON, JSON lines, protobuf, Collector file-exporter framing) into
+columnar span batches shaped like the `spans` table. Bad records are reported, never dropped."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import struct
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import orjson
+import pyarrow as pa
+import zstandard
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agentprof.sources.io import ZSTD_MAGIC
+
+BATCH_SPANS = 20_000
+
+_MAP = pa.map_(pa.string(), pa.string())
+SPAN_SCHEMA = pa.schema(
+    [
+        ("trace_id", pa.string()),
+        ("span_id", pa.string()),
+        ("parent_span_id", pa.string()),
+        ("name", pa.string()),
+        ("kind", pa.int8()),
+        ("start_ns", pa.int64()),
+        ("end_ns", pa.int64()),
+        ("status_code", pa.int8()),
+        ("status_message", pa.string()),
+        ("service_name", pa.string()),
+        ("scope_name", pa.string()),
+        ("scope_version", pa.string()),
+        ("attributes", _MAP),
+        ("resource_attributes", _MAP),
+        (
+            "events",
+            pa.list_(
+                pa.struct([("name", pa.string()), ("time_ns", pa.int64()), ("attributes", _MAP)])
+            ),
+        ),
+        ("links", pa.list_(pa.struct([("trace_id", pa.string()), ("span_id", pa.string())]))),
+        ("line", pa.int64()),
+    ]
+)
+
+# (line, reason, excerpt) for a record that could not be read.
+BadRecord = Callable[[int, str, str], None]
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class BadSpan(ValueError):
+    """A span record that cannot be stored (bad ids or times)."""
+
+
+class SpanBatcher:
+    """Collects span rows column by column and hands out Arrow tables of BATCH_SPANS rows."""
+
+    def __init__(self) -> None:
+        self._cols: dict[str, list[Any]] = {name: [] for name in SPAN_SCHEMA.names}
+        self.count = 0
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        for col, value in zip(self._cols.values(), row, strict=True):
+            col.append(value)
+        self.count += 1
+
+    def full(self) -> bool:
+        return len(self._cols["trace_id"]) >= BATCH_SPANS
+
+    def take(self) -> pa.Table | None:
+        if not self._cols["trace_id"]:
+            return None
+        table = pa.table(self._cols, schema=SPAN_SCHEMA)
+        self._cols = {name: [] for name in SPAN_SCHEMA.names}
+        return table
+
+
+# --- ids and values ------------------------------------------------------------------------
+
+
+def _hex_id(value: Any, nbytes: int, what: str) -> str:
+    """OTLP/JSON ids are hex; tolerate the base64 that protobuf's json_format writes by mistake."""
+    if not isinstance(value, str) or not value:
+        raise BadSpan(f"{what} is missing")
+    if len(value) == 2 * nbytes and _HEX.issuperset(value):
+        return value.lower()
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == nbytes:
+        return raw.hex()
+    raise BadSpan(f"{what} {value[:40]!r} is not {2 * nbytes} hex characters")
+
+
+def _int(value: Any, what: str) -> int:
+    if value is None or value == "":
+        raise BadSpan(f"{what} is missing")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadSpan(f"{what} {str(value)[:40]!r} is not an integer") from None
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    """An OTLP/JSON AnyValue as a plain JSON value (for arrays and kvlists)."""
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return _double(value["doubleValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "arrayValue" in value:
+        return [_plain(v) for v in (value["arrayValue"] or {}).get("values", [])]
+    if "kvlistValue" in value:
+        return {kv["key"]: _plain(kv.get("value") or {}) for kv in (value["kvlistValue"] or {}).get("values", [])}
+    if "bytesValue" in value:
+        return value["bytesValue"]
+    return None
+
+
+def _double(value: Any) -> float:
+    # proto3 JSON writes non-finite doubles as strings.
+    return float(value)
+
+
+def _text(value: dict[str, Any]) -> str | None:
+    """An AnyValue as stored in the spans table: scalars as text, arrays/kvlists as JSON."""
+    if "stringValue" in value:
+        return str(value["stringValue"])
+    if "intValue" in value:
+        return str(int(value["intValue"]))
+    if "doubleValue" in value:
+        return _double_text(_double(value["doubleValue"]))
+    if "boolValue" in value:
+        return "true" if value["boolValue"] else "false"
+    if "arrayValue" in value or "kvlistValue" in value:
+        return _json_text(_plain(value))
+    if "bytesValue" in value:
+        return str(value["bytesValue"])
+    return None
+
+
+def _double_text(x: float) -> str:
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return repr(x)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def _attrs_json(items: Any) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for kv in items or ():
+        key = kv.get("key")
+        if key is None:
+            continue
+        out.append((str(key), _text(kv.get("value") or {})))
+    return out
+
+
+# --- OTLP/JSON -----------------------------------------------------------------------------
+
+
+def _spans_from_json_request(
+    doc: dict[str, Any], line: int, batcher: SpanBatcher, bad: BadRecord
+) -> int:
+    """Add every span of one ExportTraceServiceRequest dict; returns how many were bad."""
+    nbad = 0
+    for rs in doc.get("resourceSpans") or ():
+        resource = _attrs_json((rs.get("resource") or {}).get("attributes"))
+        service = next((v for k, v in resource if k == "service.name"), None)
+        for ss in (rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ()):
+            scope = ss.get("scope") or ss.get("instrumentationLibrary") or {}
+            scope_name, scope_version = scope.get("name"), scope.get("version")
+            for span in ss.get("spans") or ():
+                try:
+                    batcher.add(_json_span_row(span, resource, service, scope_name, scope_version, line))
+                except (BadSpan, TypeError, ValueError, AttributeError, KeyError) as exc:
+                    nbad += 1
+                    bad(line, f"span skipped: {exc}", _excerpt(span))
+    return nbad
+
+
+def _json_span_row(
+    span: dict[str, Any],
+    resource: list[tuple[str, str | None]],
+    service: str | None,
+    scope_name: str | None,
+    scope_version: str | None,
+    line: int,
+) -> tuple[Any, ...]:
+    trace_id = _hex_id(span.get("traceId"), 16, "traceId")
+    span_id = _hex_id(span.get("spanId"), 8, "spanId")
+    parent = span.get("parentSpanId")
+    parent_id = _hex_id(parent, 8, "parentSpanId") if parent else None
+    status = span.get("status") or {}
+    events = [
+        (str(e.get("name", "")), _int(e.get("timeUnixNano", 0), "event timeUnixNano"), _attrs_json(e.get("attributes")))
+        for e in span.get("events") or ()
+    ]
+    links = [
+        (_hex_id(lk.get("traceId"), 16, "link traceId"), _hex_id(lk.get("spanId"), 8, "link spanId"))
+        for lk in span.get("links") or ()
+    ]
+    return (
+        trace_id,
+        span_id,
+        parent_id,
+        span.get("name"),
+        int(span.get("kind") or 0),
+        _int(span.get("startTimeUnixNano"), "startTimeUnixNano"),
+        _int(span.get("endTimeUnixNano"), "endTimeUnixNano"),
+        int(status.get("code") or 0),
+        status.get("message") or None,
+        service,
+        scope_name,
+        scope_version,
+        _attrs_json(span.get("attributes")),
+        resource,
+        events,
+        links,
+        line,
+    )
+
+
+def _excerpt(obj: Any, limit: int = 200) -> str:
+    try:
+        text = obj.decode("utf-8", "replace") if isinstance(obj, bytes) else orjson.dumps(obj).decode()
+    except TypeError:
+        text = repr(obj)
+    return text[:limit]
+
+
+_OTHER_SIGNALS = {"resourceLogs": "an OTLP logs export", "resourceMetrics": "an OTLP metrics export"}
+
+
+def _classify_doc(doc: Any) -> str | None:
+    """None for a trace request, else why this JSON document is not one."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an ExportTraceServiceRequest object"
+    if "resourceSpans" in doc:
+        return None
+    for key, what in _OTHER_SIGNALS.items():
+        if key in doc:
+            return f"{what}, not traces"
+    keys = ", ".join(list(doc)[:3]) or "none"
+    return f"a JSON object without resourceSpans (keys: {keys})"
+
+
+def read_json(stream: IO[bytes], bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+    """OTLP/JSON: JSON lines (the Collector's file exporter), one document, or several
+    concatenated. Yields (batch, records, bad_records) increments."""
+    first = stream.readline()
+    try:
+        first_doc = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        first_doc = None
+    if first_doc is not None:
+        yield from _json_lines(first, first_doc, stream, bad)
+    else:
+        yield from _json_documents(first + stream.read(), bad)
+
+
+def _json_lines(
+    first: bytes, first_doc: Any, stream: IO[bytes], bad: BadRecord
+) -> Iterator[tuple[pa.Table | None, int, int]]:
+    batcher = SpanBatcher()
+    lineno = 0
+    pending_bad = 0
+    records = 0
+    doc: Any = first_doc
+    raw = first
+    while True:
+        lineno += 1
+        if raw.strip():
+            if doc is None:
+                try:
+                    doc = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    doc = exc
+            if isinstance(doc, orjson.JSONDecodeError):
+                records += 1
+                pending_bad += 1
+                bad(lineno, f"malformed JSON ({doc.args[0] if doc.args else doc})", _excerpt(raw))
+            else:
+                why = _classify_doc(doc)
+                if why:
+                    records += 1
+                    pending_bad += 1
+                    bad(lineno, f"record skipped: {why}", _excerpt(raw))
+                else:
+                    before = batcher.count
+                    nbad = _spans_from_json_request(doc, lineno, batcher, bad)
+                    pending_bad += nbad
+                    records += batcher.count - before + nbad
+        if batcher.full():
+            yield batcher.take(), records, pending_bad
+            records = pending_bad = 0
+        raw = stream.readline()
+        doc = None
+        if not raw:
+            break
+    yield batcher.take(), records, pending_bad
+
+
+def _json_documents(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+    """One pretty-printed document, or several back to back (not line-delimited)."""
+    text = data.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    batcher = SpanBatcher()
+    pos, records, nbad = 0, 0, 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        line = text.count("\n", 0, pos) + 1
+        try:
+            doc, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            # Cannot resynchronise inside a broken document: the rest of the file is one bad record.
+            records += 1
+            nbad += 1
+            bad(exc.lineno, f"malformed JSON ({exc.msg}); rest of file skipped", text[pos : pos + 200])
+            break
+        why = _classify_doc(doc)
+        if why:
+            records += 1
+            nbad += 1
+            bad(line, f"record skipped: {why}", _excerpt(doc))
+        else:
+            before = batcher.count
+            n = _spans_from_json_request(doc, line, batcher, bad)
+            nbad += n
+            records += batcher.count - before + n
+        pos = end
+        if batcher.full():
+            yield batcher.take(), records, nbad
+            records = nbad = 0
+    yield batcher.take(), records, nbad
+
+
+# --- OTLP protobuf -------------------------------------------------------------------------
+
+
+def _pb_plain(value: Any) -> Any:
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which == "int_value":
+        return value.int_value
+    if which == "double_value":
+        return value.double_value
+    if which == "bool_value":
+        return value.bool_value
+    if which == "array_value":
+        return [_pb_plain(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: _pb_plain(kv.value) for kv in value.kvlist_value.values}
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None
+
+
+def _pb_text(value: Any) -> str | None:
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return str(value.string_value)
+    if which == "int_value":
+        return str(value.int_value)
+    if which == "double_value":
+        return _double_text(value.double_value)
+    if which == "bool_value":
+        return "true" if value.bool_value else "false"
+    if which in ("array_value", "kvlist_value"):
+        return _json_text(_pb_plain(value))
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None
+
+
+def _pb_attrs(items: Any) -> list[tuple[str, str | None]]:
+    return [(kv.key, _pb_text(kv.value)) for kv in items]
+
+
+def _pb_id(raw: bytes, nbytes: int, what: str) -> str:
+    if len(raw) != nbytes:
+        raise BadSpan(f"{what} has {len(raw)} bytes, expected {nbytes}")
+    return raw.hex()
+
+
+def _spans_from_pb_request(
+    req: ExportTraceServiceRequest, record: int, batcher: SpanBatcher, bad: BadRecord
+) -> int:
+    nbad = 0
+    for rs in req.resource_spans:
+        resource = _pb_attrs(rs.resource.attributes)
+        service = next((v for k, v in resource if k == "service.name"), None)
+        for ss in rs.scope_spans:
+            scope_name = ss.scope.name or None
+            scope_version = ss.scope.version or None
+            for span in ss.spans:
+                try:
+                    batcher.add(
+                        (
+                            _pb_id(span.trace_id, 16, "trace_id"),
+                            _pb_id(span.span_id, 8, "span_id"),
+                            _pb_id(span.parent_span_id, 8, "parent_span_id") if span.parent_span_id else None,
+                            span.name,
+                            span.kind,
+                            span.start_time_unix_nano,
+                            span.end_time_unix_nano,
+                            span.status.code,
+                            span.status.message or None,
+                            service,
+                            scope_name,
+                            scope_version,
+                            _pb_attrs(span.attributes),
+                            resource,
+                            [(e.name, e.time_unix_nano, _pb_attrs(e.attributes)) for e in span.events],
+                            [(_pb_id(lk.trace_id, 16, "link trace_id"), _pb_id(lk.span_id, 8, "link span_id")) for lk in span.links],
+                            record,
+                        )
+                    )
+                except BadSpan as exc:
+                    nbad += 1
+                    bad(record, f"span skipped: {exc}", span.name[:200])
+    return nbad
+
+
+def parse_pb_request(payload: bytes) -> ExportTraceServiceRequest:
+    req = ExportTraceServiceRequest()
+    req.ParseFromString(payload)
+    return req
+
+
+def read_pb_single(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+    """One serialized ExportTraceServiceRequest (an OTLP/HTTP protobuf body)."""
+    batcher = SpanBatcher()
+    nbad = _spans_from_pb_request(parse_pb_request(data), 1, batcher, bad)
+    yield batcher.take(), batcher.count + nbad, nbad
+
+
+def read_pb_frames(stream: IO[bytes], bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+    """The Collector file exporter's proto format: 4-byte big-endian length + message, repeated;
+    a payload may itself be a zstd frame (legacy `compression: zstd`). `line` is the frame number."""
+    batcher = SpanBatcher()
+    frame, records, nbad = 0, 0, 0
+    dctx = zstandard.ZstdDecompressor()
+    while True:
+        header = stream.read(4)
+        if not header:
+            break
+        frame += 1
+        if len(header) < 4:
+            records += 1
+            nbad += 1
+            bad(frame, "truncated frame header; rest of file skipped", _excerpt(header))
+            break
+        (size,) = struct.unpack(">I", header)
+        payload = stream.read(size)
+        if len(payload) < size:
+            records += 1
+            nbad += 1
+            bad(frame, f"truncated frame: {len(payload)} of {size} bytes; rest of file skipped", "")
+            break
+        try:
+            if payload.startswith(ZSTD_MAGIC):
+                payload = dctx.stream_reader(payload, read_across_frames=True).read()
+            if payload.lstrip()[:1] == b"{":
+                doc = orjson.loads(payload)
+                why = _classify_doc(doc)
+                if why:
+                    raise ValueError(why)
+                before = batcher.count
+                n = _spans_from_json_request(doc, frame, batcher, bad)
+            else:
+                before = batcher.count
+                n = _spans_from_pb_request(parse_pb_request(payload), frame, batcher, bad)
+            nbad += n
+            records += batcher.count - before + n
+        except (DecodeError, ValueError, zstandard.ZstdError) as exc:
+            records += 1
+            nbad += 1
+            bad(frame, f"frame skipped: {exc}", _excerpt(payload[:200]))
+        if batcher.full():
+            yield batcher.take(), records, nbad
+            records = nbad = 0
+    yield batcher.take(), records, nbad

@@ -1,0 +1,47 @@
+"""Load and run named queries from `queries/`: the only place SQL text is executed."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from agentprof.resources import data_dir
+
+
+@dataclass(frozen=True)
+class Result:
+    """One analysis result: column names (with units in their suffixes) and rows."""
+
+    name: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@functools.cache
+def query_text(name: str) -> str:
+    """`report/runs` is queries/report/runs.sql."""
+    path = data_dir("queries") / f"{name}.sql"
+    return path.read_text(encoding="utf-8")
+
+
+def _bind(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None) -> Any:
+    text = query_text(name)
+    # Pass only the parameters the statement names, so callers can share one dict.
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in text}
+    return con.execute(text, used) if used else con.execute(text)
+
+
+def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> None:
+    _bind(con, name, params)
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> Result:
+    cur = _bind(con, name, params)
+    columns = [d[0] for d in cur.description]
+    return Result(name=name.rsplit("/", 1)[-1], columns=columns, rows=cur.fetchall())

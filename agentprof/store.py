@@ -1,0 +1,106 @@
+"""Open the DuckDB file (waiting politely for another writer) and bring its schema up to date."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import duckdb
+
+from agentprof import sql
+from agentprof.errors import DatabaseError
+from agentprof.resources import data_dir
+
+DEFAULT_DB = "agentprof.duckdb"
+# DuckDB holds a whole-file lock per process; a second writer sees this in the IOException.
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+
+
+def default_db_path() -> str:
+    return os.environ.get("AGENTPROF_DB") or DEFAULT_DB
+
+
+def schema_files() -> list[Path]:
+    return sorted(data_dir("queries").joinpath("schema").glob("[0-9][0-9][0-9]_*.sql"))
+
+
+def schema_version() -> int:
+    return int(schema_files()[-1].name[:3])
+
+
+def connect(
+    path: str | os.PathLike[str], *, read_only: bool = False, wait_s: float = 30.0
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) and migrate. Waits up to `wait_s` for another process's lock."""
+    db = Path(path)
+    if read_only and not db.exists():
+        raise DatabaseError(str(db), "no such database", "run `agentprof ingest` first")
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(db), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if not any(m in text for m in _LOCK_MARKERS):
+                raise DatabaseError(str(db), f"cannot open database ({_first_line(text)})") from exc
+            if time.monotonic() >= deadline:
+                pid = re.search(r"PID (\d+)", text)
+                who = f"process {pid.group(1)}" if pid else "another process"
+                raise DatabaseError(
+                    str(db),
+                    f"database is locked by {who}",
+                    "wait for it to finish or pass --wait with more seconds",
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise DatabaseError(str(db), f"not a usable DuckDB file ({_first_line(str(exc))})") from exc
+    try:
+        _migrate(con, db, read_only=read_only)
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, db: Path, *, read_only: bool) -> None:
+    current = _stored_version(con, db)
+    target = schema_version()
+    if current is not None and current > target:
+        raise DatabaseError(
+            str(db),
+            f"database schema version {current} is newer than this agentprof ({target})",
+            "upgrade agentprof",
+        )
+    if current == target:
+        return
+    if read_only:
+        if current is None:
+            raise DatabaseError(str(db), "not an agentprof database (no schema version)")
+        raise DatabaseError(
+            str(db), f"database schema version {current} is older than {target}",
+            "run `agentprof ingest` once to upgrade it",
+        )
+    con.begin()
+    for f in schema_files():
+        sql.execute(con, f"schema/{f.stem}")
+    sql.execute(con, "store/set_schema_version", {"version": target})
+    con.commit()
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection, db: Path) -> int | None:
+    meta_tables, tables = sql.run(con, "store/meta_exists").rows[0]
+    if not meta_tables:
+        if tables:
+            raise DatabaseError(str(db), "not an agentprof database (it holds other tables)")
+        return None
+    rows = sql.run(con, "store/schema_version").rows
+    return int(rows[0][0]) if rows else None

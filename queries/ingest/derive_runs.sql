@@ -1,0 +1,94 @@
+-- Derive runs
+-- One row per affected trace. Wall-clock runs from the first span's start to the last span's end.
+-- model_ms is the union of tick intervals; tool_ms is what tool spans cover beyond model time
+-- (parallel tools count once: the critical path); harness_ms is the rest (untraced tools,
+-- scheduling, retries, idle). tool_serial_ms is the plain sum of tool durations, so the saving of
+-- parallel dispatch shows beside it. parent_run_id comes from a link on the trace's root span.
+insert into runs
+with s as (
+    select sp.*, sp.attributes as a
+    from spans sp
+    where sp.trace_id in (select trace_id from affected_traces)
+),
+bounds as (
+    select trace_id, min(start_ns) as start_ns, max(end_ns) as end_ns,
+           any_value(service_name order by start_ns) as service_name
+    from s group by trace_id
+),
+roots as (
+    select s.trace_id,
+           arg_min(s.links, s.start_ns) as links,
+           arg_min(s.status_code, s.start_ns) as status_code
+    from s
+    anti join s p on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
+    group by s.trace_id
+),
+labels as (
+    select trace_id,
+        coalesce(
+            min_by(coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']), start_ns)
+                filter (where coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']) is not null),
+            min_by(a['traceloop.workflow.name'], start_ns) filter (where a['traceloop.workflow.name'] is not null)
+        ) as agent,
+        min_by(coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
+                        a['traceloop.association.properties.session_id']), start_ns)
+            filter (where coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
+                                   a['traceloop.association.properties.session_id']) is not null) as session_id
+    from s group by trace_id
+),
+intervals as (
+    select run_id, 'model' as layer, start_ns, end_ns from ticks
+    where run_id in (select trace_id from affected_traces) and end_ns > start_ns
+    union all
+    select run_id, 'covered', start_ns, end_ns from ticks
+    where run_id in (select trace_id from affected_traces) and end_ns > start_ns
+    union all
+    select run_id, 'covered', start_ns, end_ns from tool_calls
+    where run_id in (select trace_id from affected_traces) and end_ns > start_ns
+),
+ordered as (
+    select *,
+        max(end_ns) over (partition by run_id, layer order by start_ns, end_ns
+                          rows between unbounded preceding and 1 preceding) as reach
+    from intervals
+),
+islands as (
+    select *,
+        sum(case when reach is null or start_ns > reach then 1 else 0 end)
+            over (partition by run_id, layer order by start_ns, end_ns rows unbounded preceding) as island
+    from ordered
+),
+unions as (
+    select run_id,
+        sum(span_ns) filter (where layer = 'model') as model_ns,
+        sum(span_ns) filter (where layer = 'covered') as covered_ns
+    from (
+        select run_id, layer, island, max(end_ns) - min(start_ns) as span_ns
+        from islands group by run_id, layer, island
+    ) group by run_id
+),
+serial as (
+    select run_id, sum(end_ns - start_ns) filter (where end_ns > start_ns) as tool_serial_ns
+    from tool_calls where run_id in (select trace_id from affected_traces)
+    group by run_id
+)
+select
+    b.trace_id as run_id,
+    (select l.trace_id from unnest(r.links) as u(l) where l.trace_id <> b.trace_id limit 1) as parent_run_id,
+    'otlp' as source,
+    coalesce(lb.agent, b.service_name) as agent,
+    b.service_name,
+    lb.session_id,
+    ns_to_ts(b.start_ns) as started_at,
+    ns_to_ts(b.end_ns) as ended_at,
+    (b.end_ns - b.start_ns) / 1e6 as wall_ms,
+    coalesce(u.model_ns, 0) / 1e6 as model_ms,
+    (coalesce(u.covered_ns, 0) - coalesce(u.model_ns, 0)) / 1e6 as tool_ms,
+    coalesce(sr.tool_serial_ns, 0) / 1e6 as tool_serial_ms,
+    ((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0)) / 1e6 as harness_ms,
+    case r.status_code when 2 then 'error' when 1 then 'ok' else 'unset' end as status
+from bounds b
+left join roots r using (trace_id)
+left join labels lb using (trace_id)
+left join unions u on u.run_id = b.trace_id
+left join serial sr on sr.run_id = b.trace_id

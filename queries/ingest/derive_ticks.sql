@@ -1,0 +1,161 @@
+-- Derive ticks
+-- One row per model-call span of the affected traces, read in every attribute dialect of
+-- FORMATS.md §3.9 (OTel GenAI current and deprecated, OpenInference, OpenLLMetry, Vercel AI SDK,
+-- pydantic-ai, LangSmith, Claude Code spans); for each field the first non-null candidate wins.
+-- Only model-call spans count: agent/workflow spans that repeat run totals (pydantic-ai's
+-- invoke_agent, Vercel's ai.generateText) are never read for tokens. A model-call span that wraps
+-- another model-call span (two instrumentations of one request) yields to the inner one.
+-- Token buckets are disjoint; an inclusive input total is split into uncached + cache read + cache
+-- write, unless the cache counts exceed it (FORMATS.md §0 sanity rule), in which case the source
+-- is taken to be disjoint and the row says so in input_provenance.
+insert into ticks
+with s as (
+    select sp.*, sp.attributes as a
+    from spans sp
+    where sp.trace_id in (select trace_id from affected_traces)
+),
+calls as (
+    select * from s
+    where (
+        a['gen_ai.operation.name'] in ('chat', 'text_completion', 'generate_content')
+        or a['openinference.span.kind'] = 'LLM'
+        or name like 'ai.%.doGenerate' or name like 'ai.%.doStream'
+        or name = 'claude_code.llm_request'
+        or a['llm.request.type'] in ('chat', 'completion')
+    )
+    -- LangSmith maps its `prompt` run type to operation `chat`; it is a template, not a call.
+    and coalesce(a['langsmith.span.kind'], '') <> 'prompt'
+),
+innermost as (
+    select c.* from calls c
+    anti join calls inner_call
+        on inner_call.trace_id = c.trace_id and inner_call.parent_span_id = c.span_id
+),
+raw as (
+    select
+        trace_id, span_id, start_ns, end_ns, status_code, name, a, events, service_name,
+        tok(coalesce(
+            a['gen_ai.usage.input_tokens'], a['gen_ai.usage.prompt_tokens'],
+            a['llm.token_count.prompt'], a['ai.usage.inputTokens'], a['ai.usage.promptTokens']
+        )) as inclusive_input,
+        -- Claude Code's own spans report Anthropic's disjoint counts under bare names.
+        case when name = 'claude_code.llm_request'
+                  or a['cache_read_tokens'] is not null or a['cache_creation_tokens'] is not null
+             then tok(a['input_tokens']) end as disjoint_input,
+        tok(coalesce(
+            a['gen_ai.usage.cache_read.input_tokens'], a['gen_ai.usage.cache_read_input_tokens'],
+            a['llm.token_count.prompt_details.cache_read'], a['ai.usage.inputTokenDetails.cacheReadTokens'],
+            a['ai.usage.cachedInputTokens'], a['gen_ai.usage.details.cache_read_tokens'],
+            regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_read''\s*:\s*(\d+)', 1),
+            a['gen_ai.usage.cache_read_tokens'], a['cache_read_tokens'],
+            a['llm.token_count.prompt_details.cache_input']
+        )) as cache_read,
+        tok(coalesce(
+            a['gen_ai.usage.cache_creation.input_tokens'], a['gen_ai.usage.cache_creation_input_tokens'],
+            a['llm.token_count.prompt_details.cache_write'], a['ai.usage.inputTokenDetails.cacheWriteTokens'],
+            a['gen_ai.usage.details.cache_write_tokens'],
+            regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_creation''\s*:\s*(\d+)', 1),
+            a['gen_ai.usage.cache_write_tokens'], a['cache_creation_tokens']
+        )) as cache_write,
+        tok(coalesce(
+            a['gen_ai.usage.output_tokens'], a['gen_ai.usage.completion_tokens'],
+            a['llm.token_count.completion'], a['ai.usage.outputTokens'], a['ai.usage.completionTokens'],
+            a['output_tokens']
+        )) as output,
+        tok(coalesce(
+            a['gen_ai.usage.reasoning.output_tokens'], a['gen_ai.usage.reasoning_tokens'],
+            a['llm.usage.reasoning_tokens'], a['llm.token_count.completion_details.reasoning'],
+            a['ai.usage.outputTokenDetails.reasoningTokens'], a['ai.usage.reasoningTokens']
+        )) as reasoning,
+        coalesce(
+            a['gen_ai.response.model'], a['llm.response.model_name'], a['ai.response.model'],
+            a['llm.model_name'], a['gen_ai.request.model'], a['ai.model.id'], a['model']
+        ) as model,
+        coalesce(a['gen_ai.request.model'], a['llm.request.model_name'], a['ai.model.id'], a['model'])
+            as request_model,
+        lower(coalesce(
+            a['gen_ai.provider.name'], a['gen_ai.system'], a['llm.provider'], a['llm.system'],
+            a['ai.model.provider'],
+            case when service_name = 'claude-code' or name like 'claude_code.%' then 'anthropic' end
+        )) as provider_raw,
+        coalesce(
+            num(a['gen_ai.response.time_to_first_chunk']) * 1000.0,
+            num(a['ai.response.msToFirstChunk']), num(a['ai.stream.msToFirstChunk']),
+            num(a['ttft_ms']),
+            (list_min(list_transform(
+                list_filter(events, lambda e: e.name in (
+                    'gen_ai.content.completion.chunk', 'ai.stream.firstChunk', 'First Token Stream Event'
+                )),
+                lambda e: e.time_ns
+            )) - start_ns) / 1e6
+        ) as ttft_ms,
+        coalesce(
+            case when json_valid(a['gen_ai.response.finish_reasons'])
+                 then json_extract_string(a['gen_ai.response.finish_reasons'], '$[0]')
+                 else a['gen_ai.response.finish_reasons'] end,
+            a['ai.response.finishReason'], a['stop_reason']
+        ) as finish_reason,
+        num(coalesce(a['operation.cost'], a['llm.cost.total'], a['cost_usd'], a['gen_ai.usage.cost']))
+            as reported_cost_usd,
+        case
+            when status_code = 2 or a['success'] = 'false' or a['error.type'] is not null then 'error'
+            when status_code = 1 then 'ok'
+            else 'unset'
+        end as status
+    from innermost
+),
+buckets as (
+    select
+        *,
+        case
+            when disjoint_input is not null then 'reported_disjoint'
+            when inclusive_input is null then null
+            when coalesce(cache_read, 0) + coalesce(cache_write, 0) > inclusive_input
+                then 'inclusive_inconsistent_treated_as_disjoint'
+            else 'derived_from_inclusive'
+        end as input_provenance
+    from raw
+)
+select
+    trace_id as run_id,
+    row_number() over (partition by trace_id order by start_ns, end_ns, span_id) as tick,
+    span_id,
+    ns_to_ts(start_ns) as started_at,
+    ns_to_ts(end_ns) as ended_at,
+    start_ns,
+    end_ns,
+    (end_ns - start_ns) / 1e6 as latency_ms,
+    ttft_ms,
+    model,
+    request_model,
+    -- genai-prices provider ids; OTel, Vercel and OpenLLMetry spell them differently.
+    case
+        when provider_raw is null then null
+        when provider_raw like 'anthropic%' then 'anthropic'
+        when provider_raw like 'azure%' or provider_raw like 'az.ai.%' then 'azure'
+        when provider_raw like 'aws%' or provider_raw like 'bedrock%' or provider_raw like 'amazon-bedrock%' then 'aws'
+        when provider_raw like 'gcp.%' or provider_raw like 'google%' or provider_raw in ('gemini', 'vertex_ai', 'vertex') then 'google'
+        when provider_raw in ('x_ai', 'xai') or provider_raw like 'xai.%' then 'x-ai'
+        when provider_raw like 'mistral%' then 'mistral'
+        when provider_raw like 'openai%' then 'openai'
+        else split_part(provider_raw, '.', 1)
+    end as provider,
+    status,
+    finish_reason,
+    case
+        when input_provenance = 'reported_disjoint' then disjoint_input
+        when input_provenance = 'derived_from_inclusive'
+            then inclusive_input - coalesce(cache_read, 0) - coalesce(cache_write, 0)
+        when input_provenance is not null then inclusive_input
+    end as input_uncached_tokens,
+    cache_read as cache_read_tokens,
+    -- Spans carry one cache-write count; Anthropic's default TTL (5 minutes) is the one it bills.
+    cache_write as cache_write_5m_tokens,
+    cast(null as bigint) as cache_write_1h_tokens,
+    output as output_tokens,
+    reasoning as reasoning_tokens,
+    input_provenance,
+    reported_cost_usd,
+    cast(null as double) as cost_usd,
+    cast(null as varchar) as price_source
+from buckets

@@ -1,0 +1,2 @@
+-- Insert priced models
+insert into priced_models select provider, model, hour, price_source, resolved_provider, resolved_model from priced_batch

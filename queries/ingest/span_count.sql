@@ -1,0 +1,2 @@
+-- Span count
+select count(*) as spans from spans

@@ -1,0 +1,70 @@
+-- Runs
+-- One line per run: ticks, tool calls, tokens by class, cost, wall-clock split, cache hit ratio.
+-- cache_write_tokens is 5m + 1h writes. cache_hit_ratio is token-weighted: cache reads ÷ all input
+-- tokens (uncached + reads + writes); NULL when no tick of the run reported any cache count.
+-- cost_usd sums the priced ticks; unpriced_ticks counts those with no price (their cost is unknown,
+-- not zero), and cost_usd is NULL when no tick is priced.
+-- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent; $sort picks the order.
+with t as (
+    select
+        run_id,
+        count(*) as ticks,
+        sum(input_uncached_tokens) as input_uncached_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        case when count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
+             then coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0) end
+            as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(reasoning_tokens) as reasoning_tokens,
+        sum(cost_usd) as cost_usd,
+        sum(reported_cost_usd) as reported_cost_usd,
+        count(*) filter (where cost_usd is null) as unpriced_ticks,
+        case when count(cache_read_tokens) + count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
+             then coalesce(sum(cache_read_tokens), 0) / nullif(
+                    coalesce(sum(input_uncached_tokens), 0) + coalesce(sum(cache_read_tokens), 0)
+                  + coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0), 0)
+        end as cache_hit_ratio,
+        string_agg(distinct model, ',' order by model) as models
+    from ticks
+    group by run_id
+),
+tc as (
+    select run_id, count(*) as tool_calls from tool_calls group by run_id
+)
+select
+    r.run_id,
+    r.parent_run_id,
+    r.source,
+    r.agent,
+    r.session_id,
+    strftime(r.started_at, '%Y-%m-%dT%H:%M:%S.%fZ') as started_at,
+    coalesce(t.models, '') as models,
+    coalesce(t.ticks, 0) as ticks,
+    coalesce(tc.tool_calls, 0) as tool_calls,
+    t.input_uncached_tokens,
+    t.cache_read_tokens,
+    t.cache_write_tokens,
+    t.output_tokens,
+    t.reasoning_tokens,
+    t.cost_usd,
+    t.reported_cost_usd,
+    coalesce(t.unpriced_ticks, 0) as unpriced_ticks,
+    r.wall_ms,
+    r.model_ms,
+    r.tool_ms,
+    r.tool_serial_ms,
+    r.harness_ms,
+    t.cache_hit_ratio,
+    r.status
+from runs r
+left join t using (run_id)
+left join tc using (run_id)
+where ($since is null or r.started_at >= $since)
+  and ($until is null or r.started_at < $until)
+  and ($source is null or r.source = $source)
+  and ($agent is null or r.agent = $agent)
+order by
+    case when $sort = 'cost' then coalesce(t.cost_usd, -1) end desc,
+    case when $sort = 'ticks' then coalesce(t.ticks, 0) end desc,
+    case when $sort = 'wall' then r.wall_ms end desc,
+    r.started_at, r.run_id

@@ -1,0 +1,28 @@
+-- Ticks
+-- The per-tick ledger of one run ($run_id): timing, model, disjoint token buckets, reported and
+-- computed cost, and cumulative cost (the replay tax: each tick re-sends the conversation so far).
+select
+    tick,
+    span_id,
+    strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ') as started_at,
+    latency_ms,
+    ttft_ms,
+    model,
+    provider,
+    status,
+    finish_reason,
+    input_uncached_tokens,
+    cache_read_tokens,
+    cache_write_5m_tokens,
+    cache_write_1h_tokens,
+    output_tokens,
+    reasoning_tokens,
+    input_provenance,
+    reported_cost_usd,
+    cost_usd,
+    sum(cost_usd) over (order by tick rows unbounded preceding) as cumulative_cost_usd,
+    price_source,
+    (select count(*) from tool_calls c where c.run_id = $run_id and c.tick = ticks.tick) as tool_calls
+from ticks
+where run_id = $run_id
+order by tick
