@@ -1,0 +1,44 @@
+# The two front doors: `make demo` and `make test`. Everything runs from a local .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= demo.duckdb
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint wheel-check bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -f $(DEMO_DB) $(DEMO_DB).wal
+	$(BIN)/agentprof ingest --db $(DEMO_DB) fixtures/otlp fixtures/realdata
+	$(BIN)/agentprof runs --db $(DEMO_DB) --sort cost
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check agentprof tests bench
+	$(BIN)/ruff check agentprof tests bench
+	$(BIN)/mypy
+
+# Build the wheel and run it from a fresh virtual environment outside the checkout, so that
+# queries/ and reports/ are proven to ship inside it.
+wheel-check: $(STAMP)
+	rm -rf dist /tmp/agentprof-wheel-check
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	$(PYTHON) -m venv /tmp/agentprof-wheel-check
+	/tmp/agentprof-wheel-check/bin/python -m pip install --quiet dist/agentprof-*.whl
+	cd /tmp && /tmp/agentprof-wheel-check/bin/agentprof ingest --db /tmp/agentprof-wheel-check/w.duckdb $(CURDIR)/fixtures/otlp/genai_current.json
+	cd /tmp && /tmp/agentprof-wheel-check/bin/agentprof runs --db /tmp/agentprof-wheel-check/w.duckdb --json | grep -q '"ticks"'
+	@echo "wheel-check: ok"
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) dist build *.duckdb *.duckdb.wal .pytest_cache .mypy_cache .ruff_cache
