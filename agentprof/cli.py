@@ -38,8 +38,9 @@ WaitOption = Annotated[
 DEFAULT_DB = Path(store.DEFAULT_DB)
 
 
-def _err(message: str | Text) -> None:
-    render.console(stderr=True).print(message if isinstance(message, Text) else Text(message))
+def _err(message: str) -> None:
+    # Plain writes: one message per line whatever the terminal width, and never markup.
+    sys.stderr.write(message + "\n")
 
 
 def _fail(exc: AgentprofError) -> NoReturn:
@@ -151,6 +152,11 @@ def _open_read(db: Path, wait: float) -> Any:
         _fail(exc)
 
 
+# Narrow terminals lose these first, in this order; JSON always has every column.
+RUNS_OPTIONAL = (
+    "started_at", "cache_write_tokens", "harness_ms", "tool_ms", "model_ms", "agent", "output_tokens",
+    "tool_calls", "cache_read_tokens",
+)
 RUNS_COLUMNS = (
     "run_id", "agent", "started_at", "ticks", "tool_calls", "input_uncached_tokens", "cache_read_tokens",
     "cache_write_tokens", "output_tokens", "cost_usd", "wall_ms", "model_ms", "tool_ms", "harness_ms",
@@ -187,7 +193,8 @@ def runs_cmd(
     if not result.rows:
         _err("no runs in the database (run `agentprof ingest PATH` first)")
         return
-    render.console().print(render.table(result, RUNS_COLUMNS))
+    out = render.console()
+    out.print(render.table(result, RUNS_COLUMNS, width=out.width, drop_first=RUNS_OPTIONAL))
 
 
 @app.command("ticks")
@@ -215,7 +222,12 @@ def ticks_cmd(
         "tick", "started_at", "model", "latency_ms", "ttft_ms", "input_uncached_tokens", "cache_read_tokens",
         "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "cost_usd", "cumulative_cost_usd", "tool_calls",
     )
-    render.console().print(render.table(result, cols, title=f"run {full_id}"))
+    optional = (
+        "started_at", "cache_write_1h_tokens", "tool_calls", "ttft_ms", "model", "cumulative_cost_usd",
+        "cache_write_5m_tokens",
+    )
+    out = render.console()
+    out.print(render.table(result, cols, title=f"run {full_id}", width=out.width, drop_first=optional))
 
 
 @app.command("quarantine")

@@ -10,13 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from agentprof.sql import Result
 
 NOT_REPORTED = "not reported"
+# Tables show unknown numbers as a dash and say what it means in the caption; JSON has null.
+DASH = "—"
+ID_WIDTH = 16
 
 
 def _json_default(value: Any) -> Any:
@@ -47,8 +52,12 @@ def to_json(document: Any) -> str:
 def format_value(column: str, value: Any) -> str:
     if value is None:
         if column.endswith(("_tokens", "_usd", "_ms", "_ratio")):
-            return NOT_REPORTED
+            return DASH
         return ""
+    if column.endswith("_at"):
+        return str(value)[:19].replace("T", " ")
+    if column.endswith("_id") and isinstance(value, str) and len(value) > ID_WIDTH:
+        return value[:ID_WIDTH]
     if column.endswith("_tokens") or column in ("ticks", "tool_calls", "tick", "unpriced_ticks"):
         return f"{int(value):,}"
     if column.endswith("_usd"):
@@ -71,13 +80,41 @@ def _header(column: str) -> str:
     return column.replace("_", " ")
 
 
-def table(result: Result, columns: Sequence[str] | None = None, title: str | None = None) -> Table:
-    cols = list(columns) if columns else result.columns
+def table(
+    result: Result,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    *,
+    width: int | None = None,
+    drop_first: Sequence[str] = (),
+) -> Table:
+    """A rich table of `columns`; with `width`, optional columns are dropped (in `drop_first`
+    order) until the table fits without wrapping any cell."""
+    cols = list(columns) if columns else list(result.columns)
+    built = _build(result, cols, title)
+    if width:
+        probe = Console(width=10_000)
+        for c in drop_first:
+            if Measurement.get(probe, probe.options, built).maximum <= width:
+                break
+            if c in cols:
+                cols.remove(c)
+                built = _build(result, cols, title)
+    return built
+
+
+def _build(result: Result, cols: list[str], title: str | None) -> Table:
     idx = [result.columns.index(c) for c in cols]
-    t = Table(title=title, show_lines=False, pad_edge=False, header_style="bold")
+    t = Table(
+        title=title, caption=f"{DASH} {NOT_REPORTED}; ids shortened to {ID_WIDTH} characters",
+        show_lines=False, pad_edge=False, header_style="bold", box=box.SIMPLE_HEAD,
+    )
     for c in cols:
         numeric = c.endswith(("_tokens", "_usd", "_ms", "_ratio")) or c in ("ticks", "tool_calls", "tick")
-        t.add_column(_header(c), justify="right" if numeric else "left", overflow="fold")
+        t.add_column(
+            _header(c), justify="right" if numeric else "left", overflow="fold",
+            no_wrap=numeric or c.endswith("_id"),
+        )
     for row in result.rows:
         # Text(), not str: a span named "[b]x[/b]" must print literally.
         t.add_row(*(Text(format_value(cols[j], row[i])) for j, i in enumerate(idx)))

@@ -190,7 +190,7 @@ def _spans_from_json_request(
                     batcher.add(_json_span_row(span, resource, service, scope_name, scope_version, line))
                 except (BadSpan, TypeError, ValueError, AttributeError, KeyError) as exc:
                     nbad += 1
-                    bad(line, f"span skipped: {exc}", _excerpt(span))
+                    bad(line, f"bad span: {exc}", _excerpt(span))
     return nbad
 
 
@@ -300,7 +300,7 @@ def _json_lines(
                 if why:
                     records += 1
                     pending_bad += 1
-                    bad(lineno, f"record skipped: {why}", _excerpt(raw))
+                    bad(lineno, why, _excerpt(raw))
                 else:
                     before = batcher.count
                     nbad = _spans_from_json_request(doc, lineno, batcher, bad)
@@ -340,7 +340,7 @@ def _json_documents(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | No
         if why:
             records += 1
             nbad += 1
-            bad(line, f"record skipped: {why}", _excerpt(doc))
+            bad(line, why, _excerpt(doc))
         else:
             before = batcher.count
             n = _spans_from_json_request(doc, line, batcher, bad)
@@ -437,7 +437,7 @@ def _spans_from_pb_request(
                     )
                 except BadSpan as exc:
                     nbad += 1
-                    bad(record, f"span skipped: {exc}", span.name[:200])
+                    bad(record, f"bad span: {exc}", span.name[:200])
     return nbad
 
 

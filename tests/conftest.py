@@ -1,0 +1,58 @@
+"""Shared test helpers: the real CLI through typer's CliRunner, on real DuckDB files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agentprof.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+REALDATA = ROOT.parent / "shared" / "realdata"
+REAL_OTLP = REALDATA / "otlp"
+
+
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str | Path) -> Ran:
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "test.duckdb"
+
+
+def ingest_json(db: Path, *paths: str | Path) -> dict[str, Any]:
+    ran = run_cli("ingest", "--db", db, *paths, "--json")
+    assert ran.exit_code == 0, ran.stderr
+    return ran.json()  # type: ignore[no-any-return]
+
+
+def runs_json(db: Path, *extra: str) -> list[dict[str, Any]]:
+    ran = run_cli("runs", "--db", db, "--json", *extra)
+    assert ran.exit_code == 0, ran.stderr
+    return ran.json()["runs"]  # type: ignore[no-any-return]
+
+
+def ticks_json(db: Path, run_id: str) -> list[dict[str, Any]]:
+    ran = run_cli("ticks", run_id, "--db", db, "--json")
+    assert ran.exit_code == 0, ran.stderr
+    return ran.json()["ticks"]  # type: ignore[no-any-return]
