@@ -1,0 +1,116 @@
+"""The database file: schema versions, foreign files, a second writer, an interrupted ingest,
+and re-ingesting the same bytes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import FIXTURES, REAL_OTLP, ROOT, ingest_json, run_cli, runs_json
+
+TRACE = REAL_OTLP / "pydantic_ai/slow_tool.otlp.json"
+
+
+def test_reingesting_the_same_file_changes_nothing(db):
+    first = ingest_json(db, TRACE)
+    before = runs_json(db)
+    again = ingest_json(db, TRACE)
+    assert first["files"] == 1 and first["spans"] == 8
+    assert again["files"] == 0 and again["files_unchanged"] == 1 and again["spans"] == 0
+    assert runs_json(db) == before
+
+
+def test_the_same_bytes_under_another_name_are_not_ingested_twice(db, tmp_path):
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(TRACE.read_bytes())
+    ingest_json(db, TRACE)
+    assert ingest_json(db, copy)["files_unchanged"] == 1
+
+
+def test_a_database_from_a_newer_agentprof_is_refused(db):
+    ingest_json(db, TRACE)
+    with duckdb.connect(str(db)) as con:
+        con.execute("update meta set value = '999' where key = 'schema_version'")
+    ran = run_cli("runs", "--db", db)
+    assert ran.exit_code == 1
+    assert ran.stderr.startswith(f"error: {db}: database schema version 999 is newer than this agentprof")
+
+
+def test_a_duckdb_file_that_belongs_to_something_else_is_not_written_into(db):
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table customers (id integer)")
+    ran = run_cli("ingest", "--db", db, TRACE)
+    assert ran.exit_code == 1
+    assert ran.stderr.strip() == f"error: {db}: not an agentprof database (it holds other tables)"
+
+
+def test_reading_a_missing_database_says_to_ingest_first(tmp_path):
+    ran = run_cli("runs", "--db", tmp_path / "nope.duckdb")
+    assert ran.exit_code == 1
+    assert "no such database; run `agentprof ingest` first" in ran.stderr
+
+
+def _hold_lock(db: Path, seconds: float) -> subprocess.Popen[bytes]:
+    code = (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+        "time.sleep(float(sys.argv[2])); c.close()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"locked"
+    return proc
+
+
+def test_a_second_writer_fails_with_a_clear_message_when_the_wait_runs_out(db):
+    ingest_json(db, TRACE)
+    holder = _hold_lock(db, 30)
+    try:
+        ran = run_cli("ingest", "--db", db, "--wait", "0.3", FIXTURES / "otlp" / "genai_current.json")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ran.exit_code == 1
+    assert ran.stderr.strip() == (
+        f"error: {db}: database is locked by process {holder.pid}; "
+        "wait for it to finish or pass --wait with more seconds"
+    )
+
+
+def test_a_second_writer_waits_for_the_first_to_finish(db):
+    ingest_json(db, TRACE)
+    holder = _hold_lock(db, 1.0)
+    try:
+        ran = run_cli("ingest", "--db", db, "--wait", "20", FIXTURES / "otlp" / "genai_current.json")
+    finally:
+        holder.wait()
+    assert ran.exit_code == 0, ran.stderr
+    assert len(runs_json(db)) == 2
+
+
+def test_an_ingest_killed_midway_leaves_the_database_as_it_was(tmp_path, db):
+    data = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gen_otlp.py"), "--spans", "40000", "--out", str(data), "--only", "json", "-q"],
+        check=True,
+    )
+    big = data / "otlp.jsonl"
+    command = [sys.executable, "-m", "agentprof", "ingest", str(big), "--db"]
+    # Time a whole ingest elsewhere, then kill this one (hard, no cleanup) at 60% of that time.
+    started = time.monotonic()
+    subprocess.run([*command, str(tmp_path / "timing.duckdb")], check=True, capture_output=True)
+    full = time.monotonic() - started
+    ingest_json(db, TRACE)
+    before = runs_json(db)
+    proc = subprocess.Popen([*command, str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.6 * full)
+    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert runs_json(db) == before
+    summary = ingest_json(db, big)
+    assert summary["files"] == 1 and summary["spans"] == 40000
