@@ -22,6 +22,15 @@ def default_db_path() -> str:
     return os.environ.get("AGENTPROF_DB") or DEFAULT_DB
 
 
+def _config() -> dict[str, str]:
+    # A bounded buffer pool keeps peak memory flat however large the input (DuckDB spills to
+    # disk past it); insertion order is not needed and costs memory on large inserts.
+    return {
+        "memory_limit": os.environ.get("AGENTPROF_MEMORY_LIMIT", "1GB"),
+        "preserve_insertion_order": "false",
+    }
+
+
 def schema_files() -> list[Path]:
     return sorted(data_dir("queries").joinpath("schema").glob("[0-9][0-9][0-9]_*.sql"))
 
@@ -41,7 +50,7 @@ def connect(
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(db), read_only=read_only)
+            con = duckdb.connect(str(db), read_only=read_only, config=_config())
             break
         except duckdb.IOException as exc:
             text = str(exc)

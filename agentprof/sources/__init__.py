@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import orjson
 import pyarrow as pa
 from google.protobuf.message import DecodeError
 
@@ -16,6 +17,23 @@ from agentprof.sources import otlp
 from agentprof.sources.io import open_decompressed
 
 Batches = Iterator[tuple[pa.Table | None, int, int]]
+
+
+# Formats DuckDB's own JSON reader can take directly (ingest's native fast path).
+NATIVE_JSON_FORMATS = ("otlp-json", "otlp-json+gzip")
+
+
+def is_json_lines(path: Path) -> bool:
+    """True when the (decompressed) first line is a whole JSON document: JSON lines, or a
+    single-line request. Pretty-printed and concatenated documents are not."""
+    stream, _ = open_decompressed(path)
+    with contextlib.closing(stream):
+        first = stream.readline(64 << 20)
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -108,42 +108,47 @@ def _int(value: Any, what: str) -> int:
         raise BadSpan(f"{what} {str(value)[:40]!r} is not an integer") from None
 
 
-def _plain(value: dict[str, Any]) -> Any:
-    """An OTLP/JSON AnyValue as a plain JSON value (for arrays and kvlists)."""
+def _element(value: dict[str, Any]) -> Any:
+    """An AnyValue inside an array or kvlist, as plain JSON. Deeper arrays and kvlists keep their
+    OTLP/JSON form: the rule DuckDB's native reader (queries/schema/011_otlp_macros.sql) follows."""
     if "stringValue" in value:
         return value["stringValue"]
     if "intValue" in value:
         return int(value["intValue"])
     if "doubleValue" in value:
-        return _double(value["doubleValue"])
+        raw = value["doubleValue"]
+        return float(raw) if isinstance(raw, str) else raw
     if "boolValue" in value:
         return bool(value["boolValue"])
-    if "arrayValue" in value:
-        return [_plain(v) for v in (value["arrayValue"] or {}).get("values", [])]
-    if "kvlistValue" in value:
-        return {kv["key"]: _plain(kv.get("value") or {}) for kv in (value["kvlistValue"] or {}).get("values", [])}
     if "bytesValue" in value:
         return value["bytesValue"]
+    if "arrayValue" in value:
+        return value["arrayValue"]
+    if "kvlistValue" in value:
+        return value["kvlistValue"]
     return None
 
 
-def _double(value: Any) -> float:
-    # proto3 JSON writes non-finite doubles as strings.
-    return float(value)
-
-
 def _text(value: dict[str, Any]) -> str | None:
-    """An AnyValue as stored in the spans table: scalars as text, arrays/kvlists as JSON."""
+    """An AnyValue as stored in the spans table: scalars as text (numbers as written), arrays and
+    kvlists as plain JSON one level deep."""
     if "stringValue" in value:
         return str(value["stringValue"])
     if "intValue" in value:
         return str(int(value["intValue"]))
     if "doubleValue" in value:
-        return _double_text(_double(value["doubleValue"]))
+        raw = value["doubleValue"]
+        # proto3 JSON may write a double as an integer or as "NaN"/"Infinity"; keep what was written.
+        if isinstance(raw, str):
+            return raw
+        return str(raw) if isinstance(raw, int) else _double_text(raw)
     if "boolValue" in value:
         return "true" if value["boolValue"] else "false"
-    if "arrayValue" in value or "kvlistValue" in value:
-        return _json_text(_plain(value))
+    if "arrayValue" in value:
+        return _json_text([_element(v) for v in (value["arrayValue"] or {}).get("values", [])])
+    if "kvlistValue" in value:
+        items = (value["kvlistValue"] or {}).get("values", [])
+        return _json_text({kv["key"]: _element(kv.get("value") or {}) for kv in items})
     if "bytesValue" in value:
         return str(value["bytesValue"])
     return None
@@ -356,23 +361,25 @@ def _json_documents(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | No
 # --- OTLP protobuf -------------------------------------------------------------------------
 
 
-def _pb_plain(value: Any) -> Any:
+def _pb_json(value: Any) -> dict[str, Any]:
+    """A protobuf AnyValue in its OTLP/JSON form (int64 as a string, bytes as base64)."""
     which = value.WhichOneof("value")
     if which == "string_value":
-        return value.string_value
+        return {"stringValue": value.string_value}
     if which == "int_value":
-        return value.int_value
+        return {"intValue": str(value.int_value)}
     if which == "double_value":
-        return value.double_value
+        return {"doubleValue": value.double_value}
     if which == "bool_value":
-        return value.bool_value
-    if which == "array_value":
-        return [_pb_plain(v) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: _pb_plain(kv.value) for kv in value.kvlist_value.values}
+        return {"boolValue": value.bool_value}
     if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    return None
+        return {"bytesValue": base64.b64encode(value.bytes_value).decode()}
+    if which == "array_value":
+        return {"arrayValue": {"values": [_pb_json(v) for v in value.array_value.values]}}
+    if which == "kvlist_value":
+        pairs = [{"key": kv.key, "value": _pb_json(kv.value)} for kv in value.kvlist_value.values]
+        return {"kvlistValue": {"values": pairs}}
+    return {}
 
 
 def _pb_text(value: Any) -> str | None:
@@ -386,7 +393,7 @@ def _pb_text(value: Any) -> str | None:
     if which == "bool_value":
         return "true" if value.bool_value else "false"
     if which in ("array_value", "kvlist_value"):
-        return _json_text(_pb_plain(value))
+        return _text(_pb_json(value))
     if which == "bytes_value":
         return base64.b64encode(value.bytes_value).decode()
     return None

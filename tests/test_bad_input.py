@@ -1,0 +1,153 @@
+"""One small file per promised error or warning (fixtures/bad/, described in fixtures/README.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agentprof.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = ROOT / "fixtures" / "bad"
+ENV = {"COLUMNS": "1000", "NO_COLOR": "1", "AGENTPROF_DB": None}
+
+MARKUP = ("[b]bold[/b]", "<script>alert(1)</script>", "'; DROP TABLE ticks; --")
+
+runner = CliRunner()
+
+
+def cli(*args: Any) -> Any:
+    return runner.invoke(app, [str(a) for a in args], env=ENV)
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, f"stderr: {result.stderr}\nexception: {result.exception!r}"
+    return result
+
+
+def runs(db: Path) -> list[dict[str, Any]]:
+    return json.loads(ok(cli("runs", "--db", db, "--json")).stdout)["runs"]
+
+
+def ticks(db: Path, run_id: str) -> list[dict[str, Any]]:
+    return json.loads(ok(cli("ticks", run_id, "--db", db, "--json")).stdout)["ticks"]
+
+
+def trace(n: int) -> str:
+    return f"{n:02x}c0ffee" + "0" * 24
+
+
+# --------------------------------------------------------------------------- refused files
+
+
+@pytest.mark.parametrize("name", ["not_a_trace.csv", "wrong_json.json", "empty.json"])
+def test_a_file_that_is_not_a_trace_export_is_refused_with_one_error_line(
+    name: str, tmp_path: Path
+) -> None:
+    path = BAD / name
+    result = cli("ingest", "--db", tmp_path / "a.duckdb", path, "--json")
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    pattern = re.compile(rf"^error: {re.escape(str(path))}: not an OTLP trace export \(.+\)$")
+    lines = result.stderr.splitlines()
+    assert any(pattern.match(line) for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- skipped records
+
+
+def test_a_malformed_json_line_is_skipped_and_named_by_its_line_number(tmp_path: Path) -> None:
+    db, path = tmp_path / "a.duckdb", BAD / "one_bad_line.jsonl"
+    result = ok(cli("ingest", "--db", db, path, "--json"))
+    assert "1 of 5 records skipped" in result.stderr
+    assert f"{path}:3" in result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["records"], summary["records_skipped"]) == (5, 1)
+    (r,) = runs(db)
+    assert (r["run_id"], r["ticks"], r["tool_calls"]) == (trace(18), 2, 1)
+    got = [
+        (
+            t["span_id"],
+            t["input_uncached_tokens"],
+            t["cache_read_tokens"],
+            t["cache_write_5m_tokens"],
+            t["output_tokens"],
+        )
+        for t in ticks(db, trace(18))
+    ]
+    assert got == [("1200000000000002", 500, 0, 500, 100), ("1200000000000005", 600, 500, 100, 80)]
+    assert (r["wall_ms"], r["model_ms"], r["tool_ms"], r["harness_ms"]) == (3000, 2000, 300, 700)
+
+
+def test_spans_with_a_non_hex_trace_id_or_no_span_id_are_skipped_and_named_by_line(
+    tmp_path: Path,
+) -> None:
+    db, path = tmp_path / "a.duckdb", BAD / "bad_span.jsonl"
+    result = ok(cli("ingest", "--db", db, path, "--json"))
+    assert f"{path}:2" in result.stderr
+    assert f"{path}:3" in result.stderr
+    assert "skipped" in result.stderr
+    assert [r["run_id"] for r in runs(db)] == [trace(19)]
+    got = [
+        (t["span_id"], t["input_uncached_tokens"], t["output_tokens"]) for t in ticks(db, trace(19))
+    ]
+    assert got == [("1300000000000002", 100, 10)]
+
+
+def test_a_truncated_protobuf_frame_is_skipped_and_the_complete_frames_are_kept(
+    tmp_path: Path,
+) -> None:
+    db, path = tmp_path / "a.duckdb", BAD / "truncated.binpb"
+    result = ok(cli("ingest", "--db", db, path, "--json"))
+    assert str(path) in result.stderr
+    # How many records the complete frame holds is the reader's business; one is skipped.
+    assert re.search(r"\b1 of \d+ records skipped", result.stderr), result.stderr
+    assert json.loads(result.stdout)["records_skipped"] == 1
+    (r,) = runs(db)
+    assert (r["run_id"], r["ticks"], r["tool_calls"]) == (trace(20), 1, 1)
+    (t,) = ticks(db, trace(20))
+    assert (
+        t["input_uncached_tokens"],
+        t["cache_read_tokens"],
+        t["cache_write_5m_tokens"],
+        t["output_tokens"],
+    ) == (500, 0, 500, 100)
+
+
+# --------------------------------------------------------------------------- data is never markup
+
+
+def ingest_markup(tmp_path: Path) -> Path:
+    db = tmp_path / "a.duckdb"
+    ok(cli("ingest", "--db", db, BAD / "markup_names.json", "--json"))
+    return db
+
+
+def test_markup_and_sql_in_names_come_back_literally_in_json(tmp_path: Path) -> None:
+    db = ingest_markup(tmp_path)
+    (r,) = runs(db)
+    assert r["agent"] == "[b]bold[/b]"
+    assert (r["ticks"], r["tool_calls"]) == (3, 2)
+    assert [t["model"] for t in ticks(db, trace(17))] == list(MARKUP)
+
+
+def test_markup_and_sql_in_names_print_literally_in_tables(tmp_path: Path) -> None:
+    db = ingest_markup(tmp_path)
+    runs_table = ok(cli("runs", "--db", db)).stdout
+    assert "[b]bold[/b]" in runs_table
+    ticks_table = ok(cli("ticks", trace(17), "--db", db)).stdout
+    for text in MARKUP:
+        assert text in ticks_table, (text, ticks_table)
+    assert "\x1b[" not in runs_table + ticks_table  # no styling escapes leaked into captured output
+
+
+def test_a_model_named_like_sql_injection_leaves_the_ticks_table_intact(tmp_path: Path) -> None:
+    db = ingest_markup(tmp_path)
+    assert len(ticks(db, trace(17))) == 3
+    ok(cli("ingest", "--db", db, BAD / "markup_names.json", "--json"))
+    assert len(ticks(db, trace(17))) == 3

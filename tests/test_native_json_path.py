@@ -1,0 +1,64 @@
+"""DuckDB's native JSON-lines path and the Python decoder are two readers of one format: on every
+JSON-lines input they must store the same spans and derive the same ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agentprof import store
+from agentprof.ingest import expand_paths, ingest
+from tests.conftest import FIXTURES, ROOT
+
+JSONL_INPUTS = [
+    FIXTURES / "otlp" / "encodings" / "collector.jsonl",
+    FIXTURES / "otlp" / "encodings" / "collector.jsonl.gz",
+    *sorted((FIXTURES / "otlp").glob("*.json")),
+]
+TABLES = {
+    "spans": "select * exclude (line) from spans order by trace_id, span_id",
+    "runs": "select * from runs order by run_id",
+    "ticks": "select * from ticks order by run_id, tick",
+    "tool_calls": "select * from tool_calls order by run_id, span_id",
+}
+
+
+def _tables(db: Path, paths: list[Path], native: bool) -> tuple[dict[str, list[tuple]], list[str]]:
+    con = store.connect(db)
+    try:
+        summary = ingest(con, expand_paths([str(p) for p in paths]), native_json=native)
+        readers = [r.reader for r in summary.file_results]
+        return {name: con.execute(q).fetchall() for name, q in TABLES.items()}, readers
+    finally:
+        con.close()
+
+
+def _as_json_lines(path: Path, tmp_path: Path) -> Path:
+    """Pretty-printed fixtures become one request per line, the shape the native reader takes."""
+    if path.suffix == ".gz" or path.suffix == ".jsonl":
+        return path
+    out = tmp_path / (path.stem + ".jsonl")
+    out.write_bytes(orjson.dumps(orjson.loads(path.read_bytes())) + b"\n")
+    return out
+
+
+@pytest.mark.parametrize("path", JSONL_INPUTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_native_and_python_readers_store_the_same_spans_and_ledger(path, tmp_path):
+    lines = _as_json_lines(path, tmp_path)
+    native, native_readers = _tables(tmp_path / "native.duckdb", [lines], native=True)
+    python, python_readers = _tables(tmp_path / "python.duckdb", [lines], native=False)
+    assert (native_readers, python_readers) == (["duckdb"], ["python"])
+    assert native["spans"], "nothing ingested"
+    for name in TABLES:
+        assert native[name] == python[name], name
+
+
+def test_a_file_with_a_malformed_line_falls_back_to_the_python_reader(tmp_path):
+    bad = FIXTURES / "bad" / "one_bad_line.jsonl"
+    native, readers = _tables(tmp_path / "n.duckdb", [bad], native=True)
+    python, _ = _tables(tmp_path / "p.duckdb", [bad], native=False)
+    assert readers == ["python"]
+    assert len(native["spans"]) == 4
+    assert native == python
