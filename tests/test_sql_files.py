@@ -1,0 +1,44 @@
+"""Every SQL file in queries/ runs in a real pipeline, and core modules stay free of the CLI's
+libraries (they never print, never exit)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from agentprof import sql
+from agentprof.resources import data_dir
+from tests.conftest import FIXTURES, REAL_OTLP, ingest_json, run_cli, runs_json
+
+# Queries that later issues' commands run; none yet.
+NOT_YET_RUN: set[str] = set()
+
+
+def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
+    executed: set[str] = set()
+    original = sql._bind
+
+    def recording(con, name, params):
+        executed.add(name)
+        return original(con, name, params)
+
+    monkeypatch.setattr(sql, "_bind", recording)
+    prices = db.parent / "prices.toml"
+    prices.write_text('[[price]]\nmodel = "acme-*"\ninput = 1\noutput = 1\n')
+    ingest_json(db, REAL_OTLP / "pydantic_ai/slow_tool.otlp.json", FIXTURES / "bad" / "one_bad_line.jsonl",
+                FIXTURES / "otlp" / "encodings" / "collector.jsonl")
+    run_id = runs_json(db)[0]["run_id"]
+    run_cli("ticks", run_id, "--db", db, "--json")
+    run_cli("quarantine", "--db", db, "--json")
+    root = data_dir("queries")
+    every = {str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.sql")}
+    assert every - executed - NOT_YET_RUN == set()
+
+
+def test_core_modules_do_not_import_typer_rich_or_jinja2():
+    code = (
+        "import sys, agentprof.ingest, agentprof.store, agentprof.pricing, agentprof.sql, agentprof.sources; "
+        "print(sorted(m for m in ('typer', 'rich', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
