@@ -24,12 +24,17 @@ app = typer.Typer(
     rich_markup_mode=None,
     # A traceback means a bug; show it plainly and never with local variables (traces hold prompts).
     pretty_exceptions_enable=False,
-    help="agentprof: profile AI agent runs from exported telemetry (OTLP traces) into a per-tick ledger.",
+    help="agentprof: profile AI agent runs from exported telemetry into a per-tick ledger.",
 )
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", envvar="AGENTPROF_DB", help="DuckDB file (default ./agentprof.duckdb).", show_default=False),
+    typer.Option(
+        "--db",
+        envvar="AGENTPROF_DB",
+        help="DuckDB file (default ./agentprof.duckdb).",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 WaitOption = Annotated[
@@ -58,7 +63,9 @@ def _parse_time(value: str | None, flag: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date or time (e.g. 2026-11-20)", param_hint=flag) from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date or time (e.g. 2026-11-20)", param_hint=flag
+        ) from None
     # The database stores naive UTC; an explicit offset is converted, a bare time is taken as UTC.
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
@@ -74,16 +81,22 @@ def _root(
 
 @app.command("ingest")
 def ingest_cmd(
-    paths: Annotated[list[str], typer.Argument(help="Files, globs or folders (walked recursively).")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, globs or folders (walked recursively).")
+    ],
     db: DbOption = DEFAULT_DB,
     prices: Annotated[
         Path | None,
-        typer.Option("--prices", envvar="AGENTPROF_PRICES", help="TOML price file that overrides or adds models."),
+        typer.Option(
+            "--prices",
+            envvar="AGENTPROF_PRICES",
+            help="TOML price file that overrides or adds models.",
+        ),
     ] = None,
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
 ) -> None:
-    """Read OTLP trace exports (JSON, JSON lines, protobuf, Collector file exports; .gz/.zst) into the database."""
+    """Read OTLP trace exports (JSON, JSON lines, protobuf, Collector exports; .gz/.zst)."""
     try:
         files = expand_paths(paths)
         book = load_price_file(prices) if prices else PriceBook()
@@ -105,10 +118,15 @@ def _with_progress(work: Any) -> IngestSummary:
     if not sys.stderr.isatty():
         return work(None)  # type: ignore[no-any-return]
     bar = Progress(
-        TextColumn("ingest"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
-        TextColumn("{task.fields[mb]:.1f} MB"), TextColumn("{task.fields[spans]:,} spans"),
-        TextColumn("{task.fields[rate]:,.0f} spans/s"), TimeElapsedColumn(),
-        console=render.console(stderr=True), transient=True,
+        TextColumn("ingest"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"),
+        TextColumn("{task.fields[mb]:.1f} MB"),
+        TextColumn("{task.fields[spans]:,} spans"),
+        TextColumn("{task.fields[rate]:,.0f} spans/s"),
+        TimeElapsedColumn(),
+        console=render.console(stderr=True),
+        transient=True,
     )
     start = time.perf_counter()
     with bar:
@@ -116,7 +134,14 @@ def _with_progress(work: Any) -> IngestSummary:
 
         def update(done: int, total: int, nbytes: int, spans: int) -> None:
             elapsed = max(time.perf_counter() - start, 1e-6)
-            bar.update(task, completed=done, total=total, mb=nbytes / 1e6, spans=spans, rate=spans / elapsed)
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                mb=nbytes / 1e6,
+                spans=spans,
+                rate=spans / elapsed,
+            )
 
         return work(update)  # type: ignore[no-any-return]
 
@@ -154,12 +179,31 @@ def _open_read(db: Path, wait: float) -> Any:
 
 # Narrow terminals lose these first, in this order; JSON always has every column.
 RUNS_OPTIONAL = (
-    "started_at", "cache_write_tokens", "harness_ms", "tool_ms", "model_ms", "agent", "output_tokens",
-    "tool_calls", "cache_read_tokens",
+    "started_at",
+    "cache_write_tokens",
+    "harness_ms",
+    "tool_ms",
+    "model_ms",
+    "agent",
+    "output_tokens",
+    "tool_calls",
+    "cache_read_tokens",
 )
 RUNS_COLUMNS = (
-    "run_id", "agent", "started_at", "ticks", "tool_calls", "input_uncached_tokens", "cache_read_tokens",
-    "cache_write_tokens", "output_tokens", "cost_usd", "wall_ms", "model_ms", "tool_ms", "harness_ms",
+    "run_id",
+    "agent",
+    "started_at",
+    "ticks",
+    "tool_calls",
+    "input_uncached_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "cost_usd",
+    "wall_ms",
+    "model_ms",
+    "tool_ms",
+    "harness_ms",
     "cache_hit_ratio",
 )
 
@@ -167,20 +211,29 @@ RUNS_COLUMNS = (
 @app.command("runs")
 def runs_cmd(
     db: DbOption = DEFAULT_DB,
-    since: Annotated[str | None, typer.Option(help="Only runs started at or after this UTC time.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only runs started before this UTC time.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only runs from this source (e.g. otlp).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only runs started at or after this UTC time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only runs started before this UTC time.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only runs from this source (e.g. otlp).")
+    ] = None,
     agent: Annotated[str | None, typer.Option(help="Only runs of this agent.")] = None,
     sort: Annotated[str, typer.Option(help="Order: started, cost, ticks or wall.")] = "started",
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
 ) -> None:
-    """One line per run: ticks, tool calls, tokens by class, cost, wall-clock split, cache hit ratio."""
+    """One line per run: ticks, tool calls, tokens by class, cost, time split, cache hit ratio."""
     if sort not in ("started", "cost", "ticks", "wall"):
         raise typer.BadParameter("must be one of started, cost, ticks, wall", param_hint="--sort")
     params = {
-        "since": _parse_time(since, "--since"), "until": _parse_time(until, "--until"),
-        "source": source, "agent": agent, "sort": sort,
+        "since": _parse_time(since, "--since"),
+        "until": _parse_time(until, "--until"),
+        "source": source,
+        "agent": agent,
+        "sort": sort,
     }
     con = _open_read(db, wait)
     try:
@@ -219,19 +272,39 @@ def ticks_cmd(
         _print_json({"run_id": full_id, "ticks": result.records()})
         return
     cols = (
-        "tick", "started_at", "model", "latency_ms", "ttft_ms", "input_uncached_tokens", "cache_read_tokens",
-        "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "cost_usd", "cumulative_cost_usd", "tool_calls",
+        "tick",
+        "started_at",
+        "model",
+        "latency_ms",
+        "ttft_ms",
+        "input_uncached_tokens",
+        "cache_read_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+        "cost_usd",
+        "cumulative_cost_usd",
+        "tool_calls",
     )
     optional = (
-        "started_at", "cache_write_1h_tokens", "tool_calls", "ttft_ms", "model", "cumulative_cost_usd",
+        "started_at",
+        "cache_write_1h_tokens",
+        "tool_calls",
+        "ttft_ms",
+        "model",
+        "cumulative_cost_usd",
         "cache_write_5m_tokens",
     )
     out = render.console()
-    out.print(render.table(result, cols, title=f"run {full_id}", width=out.width, drop_first=optional))
+    out.print(
+        render.table(result, cols, title=f"run {full_id}", width=out.width, drop_first=optional)
+    )
 
 
 @app.command("quarantine")
-def quarantine_cmd(db: DbOption = DEFAULT_DB, json_out: JsonOption = False, wait: WaitOption = 30.0) -> None:
+def quarantine_cmd(
+    db: DbOption = DEFAULT_DB, json_out: JsonOption = False, wait: WaitOption = 30.0
+) -> None:
     """Records that could not be ingested, with path:line and the reason."""
     con = _open_read(db, wait)
     try:

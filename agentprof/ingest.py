@@ -3,13 +3,14 @@ runs/ticks/tool calls rebuilt for the traces a file touched, then priced."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import glob
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,21 @@ import pyarrow as pa
 from agentprof import sources, sql
 from agentprof.errors import AgentprofError, InputError
 from agentprof.pricing import PriceBook, rate_rows
+from agentprof.sources.otlp import SPAN_SCHEMA
 
 # Files a folder walk picks up; an explicitly named file is always read.
-TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".pb", ".binpb", ".proto", ".otlp", ".gz", ".zst", ".zst-legacy")
+TRACE_SUFFIXES = (
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".pb",
+    ".binpb",
+    ".proto",
+    ".otlp",
+    ".gz",
+    ".zst",
+    ".zst-legacy",
+)
 QUARANTINE_EXAMPLES = 5
 
 
@@ -128,7 +141,9 @@ def _args_fingerprint(args: str | None) -> str | None:
     if args is None:
         return None
     try:
-        canonical = json.dumps(json.loads(args), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(
+            json.loads(args), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
     except (ValueError, TypeError):
         canonical = args
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
@@ -141,11 +156,24 @@ def _args_fingerprints(args: pa.Array) -> pa.Array:
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """SQL functions the derivation queries call that SQL cannot express (canonical JSON)."""
     try:
-        con.create_function(
-            "args_fingerprint", _args_fingerprints, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special"
+        # The stubs want enum members that the runtime module does not export; strings work.
+        con.create_function(  # type: ignore[call-overload]
+            "args_fingerprint",
+            _args_fingerprints,
+            ["VARCHAR"],
+            "VARCHAR",
+            type="arrow",
+            null_handling="special",
         )
     except duckdb.CatalogException:
         pass  # already registered on this connection
+
+
+def _report_spans(
+    progress: Progress | None, index: int, total: int, nbytes: int, spans_before: int, spans: int
+) -> None:
+    if progress:
+        progress(index, total, nbytes, spans_before + spans)
 
 
 def ingest(
@@ -169,8 +197,12 @@ def ingest(
     for index, path in enumerate(paths):
         try:
             result = _ingest_file(
-                con, path, book, summary, warned,
-                lambda spans: progress and progress(index, total, bytes_done, summary.spans + spans),
+                con,
+                path,
+                book,
+                summary,
+                warned,
+                functools.partial(_report_spans, progress, index, total, bytes_done, summary.spans),
                 native_json,
             )
         except InputError as exc:
@@ -225,7 +257,9 @@ def _ingest_file(
     summary.spans += loaded.spans_new
     for q in loaded.quarantined[: max(0, QUARANTINE_EXAMPLES - len(summary.skipped_examples))]:
         summary.skipped_examples.append(f"{q[0]}:{q[1]}: {q[2]}")
-    return FileResult(str(path), fmt.name, "ingested", reader, loaded.records, loaded.skipped, loaded.spans_new)
+    return FileResult(
+        str(path), fmt.name, "ingested", reader, loaded.records, loaded.skipped, loaded.spans_new
+    )
 
 
 @dataclass
@@ -236,7 +270,9 @@ class _Loaded:
     quarantined: list[tuple[str, int, str, str]]
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, load: Callable[[], _Loaded | None]) -> _Loaded | None:
+def _in_transaction(
+    con: duckdb.DuckDBPyConnection, load: Callable[[], _Loaded | None]
+) -> _Loaded | None:
     """Open the file's transaction and load its spans; on any failure nothing of it remains.
     The transaction stays open on success: _finish_file commits it."""
     con.begin()
@@ -250,10 +286,16 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, load: Callable[[], _Loaded |
     return loaded
 
 
-def _load_native_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fmt_name: str, sha: str) -> _Loaded | None:
+def _load_native_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt_name: str, sha: str
+) -> _Loaded | None:
     """DuckDB parses the file itself (several times faster than a Python loop). Returns None, with
     nothing written, when the file needs the Python decoder's record-by-record care."""
-    params = {"path": str(path), "compression": "gzip" if fmt_name.endswith("+gzip") else "none", "file_sha256": sha}
+    params = {
+        "path": str(path),
+        "compression": "gzip" if fmt_name.endswith("+gzip") else "none",
+        "file_sha256": sha,
+    }
     try:
         docs, not_traces, legacy, spans = sql.run(con, "ingest/jsonl_shape", params).rows[0]
         if not docs or not_traces or legacy:
@@ -265,37 +307,51 @@ def _load_native_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fmt_name: str
     except duckdb.Error:
         # Malformed JSON, an over-long line, an unexpected shape: the Python decoder reports it.
         return None
-    return _Loaded(records=int(spans), skipped=0, spans_new=_count_spans(con) - before, quarantined=[])
+    return _Loaded(
+        records=int(spans), skipped=0, spans_new=_count_spans(con) - before, quarantined=[]
+    )
 
 
 def _load_python(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: sources.Format, sha: str, on_spans: Callable[[int], Any]
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: sources.Format,
+    sha: str,
+    on_spans: Callable[[int], Any],
 ) -> _Loaded:
     quarantined: list[tuple[str, int, str, str]] = []
 
     def bad(line: int, reason: str, excerpt: str) -> None:
         quarantined.append((str(path), line, reason, excerpt))
 
-    records = skipped = 0
+    counts = {"records": 0, "skipped": 0}
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch, nrec, nbad in sources.read(path, fmt, bad):
+            counts["records"] += nrec
+            counts["skipped"] += nbad
+            if batch is not None:
+                yield from batch.to_batches()
+            on_spans(counts["records"] - counts["skipped"])
+
     before = _count_spans(con)
+    # One INSERT pulls every batch through a stream, so DuckDB writes the file's rows out as it
+    # goes instead of holding a growing transaction in memory (one statement per batch did).
     # Decoding makes millions of short-lived containers and no cycles; the cyclic collector's
     # passes over them cost about a third of the time.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for batch, nrec, nbad in sources.read(path, fmt, bad):
-            records += nrec
-            skipped += nbad
-            if batch is not None and batch.num_rows:
-                con.register("span_batch", batch)
-                try:
-                    sql.execute(con, "ingest/insert_spans", {"file_sha256": sha})
-                finally:
-                    con.unregister("span_batch")
-            on_spans(records - skipped)
+        stream = pa.RecordBatchReader.from_batches(SPAN_SCHEMA, batches())
+        con.register("span_batch", stream)
+        try:
+            sql.execute(con, "ingest/insert_spans", {"file_sha256": sha})
+        finally:
+            con.unregister("span_batch")
     finally:
         if gc_was_enabled:
             gc.enable()
+    records, skipped = counts["records"], counts["skipped"]
     if records == skipped:
         first = quarantined[0] if quarantined else None
         why = f"line {first[1]}: {first[2]}" if first else "no spans in it"
@@ -334,8 +390,13 @@ def _finish_file(
             con,
             "ingest/insert_file",
             {
-                "sha256": sha, "path": str(path), "format": fmt_name, "size_bytes": size,
-                "records": loaded.records, "records_skipped": loaded.skipped, "spans_new": loaded.spans_new,
+                "sha256": sha,
+                "path": str(path),
+                "format": fmt_name,
+                "size_bytes": size,
+                "records": loaded.records,
+                "records_skipped": loaded.skipped,
+                "spans_new": loaded.spans_new,
             },
         )
         con.commit()
@@ -348,15 +409,26 @@ def _count_spans(con: duckdb.DuckDBPyConnection) -> int:
     return int(sql.run(con, "ingest/span_count").rows[0][0])
 
 
-def _derive(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]) -> None:
-    for name in ("delete_ticks", "delete_tool_calls", "delete_runs", "derive_ticks", "derive_tool_calls", "derive_runs"):
+def _derive(
+    con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]
+) -> None:
+    for name in (
+        "delete_ticks",
+        "delete_tool_calls",
+        "delete_runs",
+        "derive_ticks",
+        "derive_tool_calls",
+        "derive_runs",
+    ):
         sql.execute(con, f"ingest/{name}")
     _resolve_prices(con, book, summary, warned)
     sql.execute(con, "ingest/price_ticks")
     sql.execute(con, "ingest/note_touched")
 
 
-def _resolve_prices(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]) -> None:
+def _resolve_prices(
+    con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]
+) -> None:
     missing = sql.run(con, "ingest/unpriced_models").rows
     if not missing:
         return
@@ -365,17 +437,28 @@ def _resolve_prices(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: In
     for provider, model, hour in missing:
         found, source, res_provider, res_model = book.lookup(provider, model, hour)
         priced.append(
-            {"provider": provider, "model": model, "hour": hour, "price_source": source,
-             "resolved_provider": res_provider, "resolved_model": res_model}
+            {
+                "provider": provider,
+                "model": model,
+                "hour": hour,
+                "price_source": source,
+                "resolved_provider": res_provider,
+                "resolved_model": res_model,
+            }
         )
         if found is None:
             label = f"{provider}/{model}" if provider else model
             if label not in warned:
                 warned.add(label)
-                summary.warnings.append(f"no price for model {label}: its cost is NULL (not priced); add it to a price file")
+                summary.warnings.append(
+                    f"no price for model {label}: its cost is NULL; add it to a price file"
+                )
         else:
             rates.extend(rate_rows(provider, model, hour, found, source))
-    for name, rows, table in (("insert_price_rates", rates, "rates_batch"), ("insert_priced_models", priced, "priced_batch")):
+    for name, rows, table in (
+        ("insert_price_rates", rates, "rates_batch"),
+        ("insert_priced_models", priced, "priced_batch"),
+    ):
         if rows:
             con.register(table, pa.Table.from_pylist(rows))
             try:

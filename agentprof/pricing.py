@@ -40,7 +40,9 @@ class PriceRule:
     def matches(self, provider: str, model: str, at: datetime) -> bool:
         if self.provider and self.provider.lower() != provider.lower():
             return False
-        if self.model_glob is not None and not fnmatch.fnmatchcase(model.lower(), self.model_glob.lower()):
+        if self.model_glob is not None and not fnmatch.fnmatchcase(
+            model.lower(), self.model_glob.lower()
+        ):
             return False
         if self.model_regex is not None and not self.model_regex.search(model):
             return False
@@ -55,8 +57,10 @@ class PriceBook:
     rules: list[PriceRule] = field(default_factory=list)
     source: str = ""
 
-    def lookup(self, provider: str, model: str, at: datetime) -> tuple[Rates | None, str, str | None, str | None]:
-        """Rates, their source, and the (provider, model) they resolved to; rates None if unknown."""
+    def lookup(
+        self, provider: str, model: str, at: datetime
+    ) -> tuple[Rates | None, str, str | None, str | None]:
+        """Rates, their source and the (provider, model) they resolved to; None rates if unknown."""
         for rule in self.rules:
             if rule.matches(provider, model, at):
                 return rule.rates, f"price file {self.source}", provider or None, model
@@ -117,7 +121,9 @@ def load_price_file(path: Path) -> PriceBook:
         for tier in entry.get("tier", []):
             start = tier.get("above_input_tokens")
             if not isinstance(start, int) or start <= 0:
-                raise PriceFileError(where, "each [[price.tier]] needs a positive above_input_tokens")
+                raise PriceFileError(
+                    where, "each [[price.tier]] needs a positive above_input_tokens"
+                )
             tier_rates = _with_fallbacks({**base, **_class_rates(tier, where)})
             for cls, v in tier_rates.items():
                 rates.setdefault(cls, []).append((start, v))
@@ -157,15 +163,19 @@ def _decimal_rates(price: Decimal | TieredPrices | None) -> list[tuple[int, floa
     return [(0, float(price))]
 
 
-def _genai_prices_rates(provider: str, model: str, at: datetime) -> tuple[Rates | None, str, str | None, str | None]:
+def _genai_prices_rates(
+    provider: str, model: str, at: datetime
+) -> tuple[Rates | None, str, str | None, str | None]:
     stamp = at.replace(tzinfo=UTC) if at.tzinfo is None else at
     calc = None
-    for provider_id in ([provider, None] if provider else [None]):
+    for provider_id in [provider, None] if provider else [None]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 calc = calc_price(
-                    Usage(input_tokens=1, output_tokens=1), model, provider_id=provider_id,
+                    Usage(input_tokens=1, output_tokens=1),
+                    model,
+                    provider_id=provider_id,
                     genai_request_timestamp=stamp,
                 )
             break
@@ -183,7 +193,11 @@ def _genai_prices_rates(provider: str, model: str, at: datetime) -> tuple[Rates 
     }
     if base["input"] is None or base["output"] is None:
         return None, "unpriced", calc.provider.id, calc.model.id
-    fallback = {"cache_read": "input", "cache_write_5m": "input", "cache_write_1h": "cache_write_5m"}
+    fallback = {
+        "cache_read": "input",
+        "cache_write_5m": "input",
+        "cache_write_1h": "cache_write_5m",
+    }
     for cls in ("cache_read", "cache_write_5m", "cache_write_1h"):
         if base[cls] is None:
             base[cls] = base[fallback[cls]]
@@ -191,11 +205,18 @@ def _genai_prices_rates(provider: str, model: str, at: datetime) -> tuple[Rates 
     return rates, GENAI_PRICES_SOURCE, calc.provider.id, calc.model.id
 
 
-def rate_rows(provider: str, model: str, hour: datetime, rates: Rates, source: str) -> list[dict[str, Any]]:
+def rate_rows(
+    provider: str, model: str, hour: datetime, rates: Rates, source: str
+) -> list[dict[str, Any]]:
     return [
         {
-            "provider": provider, "model": model, "hour": hour, "token_class": cls,
-            "tier_start": start, "usd_per_mtok": usd, "price_source": source,
+            "provider": provider,
+            "model": model,
+            "hour": hour,
+            "token_class": cls,
+            "tier_start": start,
+            "usd_per_mtok": usd,
+            "price_source": source,
         }
         for cls, tiers in rates.items()
         for start, usd in tiers

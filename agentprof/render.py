@@ -106,13 +106,23 @@ def table(
 def _build(result: Result, cols: list[str], title: str | None) -> Table:
     idx = [result.columns.index(c) for c in cols]
     t = Table(
-        title=title, caption=f"{DASH} {NOT_REPORTED}; ids shortened to {ID_WIDTH} characters",
-        show_lines=False, pad_edge=False, header_style="bold", box=box.SIMPLE_HEAD,
+        title=title,
+        caption=f"{DASH} {NOT_REPORTED}; ids shortened to {ID_WIDTH} characters",
+        show_lines=False,
+        pad_edge=False,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
     )
     for c in cols:
-        numeric = c.endswith(("_tokens", "_usd", "_ms", "_ratio")) or c in ("ticks", "tool_calls", "tick")
+        numeric = c.endswith(("_tokens", "_usd", "_ms", "_ratio")) or c in (
+            "ticks",
+            "tool_calls",
+            "tick",
+        )
         t.add_column(
-            _header(c), justify="right" if numeric else "left", overflow="fold",
+            _header(c),
+            justify="right" if numeric else "left",
+            overflow="fold",
             no_wrap=numeric or c.endswith("_id"),
         )
     for row in result.rows:

@@ -37,7 +37,9 @@ def _bind(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | No
     return con.execute(text, used) if used else con.execute(text)
 
 
-def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> None:
+def execute(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> None:
     _bind(con, name, params)
 
 

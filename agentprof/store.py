@@ -22,7 +22,7 @@ def default_db_path() -> str:
     return os.environ.get("AGENTPROF_DB") or DEFAULT_DB
 
 
-def _config() -> dict[str, str]:
+def _config() -> dict[str, str | bool | int | float | list[str]]:
     # A bounded buffer pool keeps peak memory flat however large the input (DuckDB spills to
     # disk past it); insertion order is not needed and costs memory on large inserts.
     return {
@@ -67,7 +67,9 @@ def connect(
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
-            raise DatabaseError(str(db), f"not a usable DuckDB file ({_first_line(str(exc))})") from exc
+            raise DatabaseError(
+                str(db), f"not a usable DuckDB file ({_first_line(str(exc))})"
+            ) from exc
     try:
         _migrate(con, db, read_only=read_only)
     except Exception:
@@ -95,7 +97,8 @@ def _migrate(con: duckdb.DuckDBPyConnection, db: Path, *, read_only: bool) -> No
         if current is None:
             raise DatabaseError(str(db), "not an agentprof database (no schema version)")
         raise DatabaseError(
-            str(db), f"database schema version {current} is older than {target}",
+            str(db),
+            f"database schema version {current} is older than {target}",
             "run `agentprof ingest` once to upgrade it",
         )
     con.begin()

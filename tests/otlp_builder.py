@@ -19,10 +19,20 @@ def _value(v: Any) -> dict[str, Any]:
     return {"stringValue": str(v)}
 
 
-def span(trace: str, span_id: str, name: str, start_ms: float, end_ms: float, parent: str | None = None,
-         **attrs: Any) -> dict[str, Any]:
+def span(
+    trace: str,
+    span_id: str,
+    name: str,
+    start_ms: float,
+    end_ms: float,
+    parent: str | None = None,
+    **attrs: Any,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "traceId": trace, "spanId": span_id, "name": name, "kind": 1,
+        "traceId": trace,
+        "spanId": span_id,
+        "name": name,
+        "kind": 1,
         "startTimeUnixNano": str(BASE_NS + int(start_ms * 1e6)),
         "endTimeUnixNano": str(BASE_NS + int(end_ms * 1e6)),
         "attributes": [{"key": k.replace("__", "."), "value": _value(v)} for k, v in attrs.items()],
@@ -34,23 +44,42 @@ def span(trace: str, span_id: str, name: str, start_ms: float, end_ms: float, pa
 
 
 def write_trace(path: Path, spans: list[dict[str, Any]], service: str = "test-agent") -> Path:
-    doc = {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
-        "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}],
-    }]}
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": service}}]
+                },
+                "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}],
+            }
+        ]
+    }
     path.write_text(json.dumps(doc))
     return path
 
 
-def chat_trace(path: Path, trace: str, usages: list[dict[str, Any]], provider: str = "anthropic") -> Path:
+def chat_trace(
+    path: Path, trace: str, usages: list[dict[str, Any]], provider: str = "anthropic"
+) -> Path:
     """One run: a root span and one chat span per usage dict (keys: model, input (inclusive),
     cache_read, cache_write, output), each 1 s long, back to back."""
     root = "a" * 16
-    spans = [span(trace, root, "invoke_agent test", 0, 1000 * len(usages) + 10, gen_ai__operation__name="invoke_agent")]
+    spans = [
+        span(
+            trace,
+            root,
+            "invoke_agent test",
+            0,
+            1000 * len(usages) + 10,
+            gen_ai__operation__name="invoke_agent",
+        )
+    ]
     for i, u in enumerate(usages):
         attrs = {
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": u.get("provider", provider),
-            "gen_ai.request.model": u["model"], "gen_ai.usage.input_tokens": u["input"],
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": u.get("provider", provider),
+            "gen_ai.request.model": u["model"],
+            "gen_ai.usage.input_tokens": u["input"],
             "gen_ai.usage.output_tokens": u["output"],
         }
         if "cache_read" in u:

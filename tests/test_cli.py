@@ -40,12 +40,16 @@ def test_ingest_prints_a_one_line_summary_on_stderr_and_nothing_on_stdout(db):
     ran = run_cli("ingest", "--db", db, SLOW_TOOL)
     assert ran.exit_code == 0
     assert ran.stdout == ""
-    assert ran.stderr.startswith("ingested 1 files: 8 new spans, 1 runs, 4 ticks, 3 tool calls, 0 records skipped, ")
+    assert ran.stderr.startswith(
+        "ingested 1 files: 8 new spans, 1 runs, 4 ticks, 3 tool calls, 0 records skipped, "
+    )
 
 
 def test_runs_sort_by_cost_ticks_and_wall_clock(three_runs):
     by_cost = runs_json(three_runs, "--sort", "cost")
-    assert [r["cost_usd"] for r in by_cost] == sorted((r["cost_usd"] for r in by_cost), reverse=True)
+    assert [r["cost_usd"] for r in by_cost] == sorted(
+        (r["cost_usd"] for r in by_cost), reverse=True
+    )
     by_ticks = runs_json(three_runs, "--sort", "ticks")
     assert by_ticks[0]["ticks"] == 31
     by_wall = runs_json(three_runs, "--sort", "wall")
@@ -76,16 +80,22 @@ def test_ticks_accepts_a_unique_prefix_and_refuses_an_unknown_run(three_runs):
     assert ran.json()["run_id"] == run_id
     missing = run_cli("ticks", "ffffffffffff", "--db", three_runs)
     assert missing.exit_code == 1
-    assert missing.stderr.strip() == "error: ffffffffffff: no such run; `agentprof runs` lists run ids"
+    assert (
+        missing.stderr.strip() == "error: ffffffffffff: no such run; `agentprof runs` lists run ids"
+    )
 
 
 def test_ticks_table_shows_each_tick_with_cumulative_cost(three_runs):
-    run_id = json.loads(CACHED.read_text())["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"]
+    run_id = json.loads(CACHED.read_text())["resourceSpans"][0]["scopeSpans"][0]["spans"][0][
+        "traceId"
+    ]
     ran = run_cli("ticks", run_id, "--db", three_runs)
     assert ran.exit_code == 0
     lines = [line.split() for line in ran.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert [line[0] for line in lines] == ["1", "2", "3", "4"]
-    assert "$0.3385" in ran.stdout  # the last cumulative cost: pydantic-ai's own sum of operation.cost
+    assert (
+        "$0.3385" in ran.stdout
+    )  # the last cumulative cost: pydantic-ai's own sum of operation.cost
 
 
 def test_empty_database_says_so_and_exits_zero(db):

@@ -1,5 +1,5 @@
-"""The real traces in shared/realdata/otlp (pydantic-ai and OpenLLMetry instrumentation): each is one
-run with the right ticks and tool calls, and no token is counted twice."""
+"""The real traces in shared/realdata/otlp (pydantic-ai and OpenLLMetry instrumentation): each
+is one run with the right ticks and tool calls, and no token is counted twice."""
 
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ def test_real_trace_tokens_add_up_to_what_the_model_spans_report(path, db):
     model = [_attrs(s) for s in _spans(path) if _attrs(s).get("gen_ai.operation.name") == "chat"]
     reported_input = sum(int(a["gen_ai.usage.input_tokens"]) for a in model)
     reported_output = sum(int(a["gen_ai.usage.output_tokens"]) for a in model)
-    ours_input = sum(run[k] or 0 for k in ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens"))
+    ours_input = sum(
+        run[k] or 0 for k in ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens")
+    )
     assert ours_input == reported_input
     assert run["output_tokens"] == reported_output
 
@@ -76,7 +78,9 @@ def test_pydantic_ai_ledger_matches_the_agent_spans_aggregated_usage(path, db):
     """pydantic-ai's invoke_agent span carries the run totals: an independent check of the sum."""
     ingest_json(db, path)
     (run,) = runs_json(db)
-    (agent,) = [_attrs(s) for s in _spans(path) if _attrs(s).get("gen_ai.operation.name") == "invoke_agent"]
+    (agent,) = [
+        _attrs(s) for s in _spans(path) if _attrs(s).get("gen_ai.operation.name") == "invoke_agent"
+    ]
     total_in = int(agent["gen_ai.aggregated_usage.input_tokens"])
     cache_read = int(agent.get("gen_ai.aggregated_usage.cache_read.input_tokens", 0))
     cache_write = int(agent.get("gen_ai.aggregated_usage.cache_creation.input_tokens", 0))
@@ -90,7 +94,9 @@ def test_pydantic_ai_reported_cost_is_kept_beside_the_computed_one(db):
     path = REAL_OTLP / "pydantic_ai/huge_system_prompt_cached.otlp.json"
     ingest_json(db, path)
     (run,) = runs_json(db)
-    reported = [float(_attrs(s)["operation.cost"]) for s in _spans(path) if "operation.cost" in _attrs(s)]
+    reported = [
+        float(_attrs(s)["operation.cost"]) for s in _spans(path) if "operation.cost" in _attrs(s)
+    ]
     ticks = ticks_json(db, run["run_id"])
     assert [t["reported_cost_usd"] for t in ticks] == pytest.approx(reported)
     # pydantic-ai prices with genai-prices too, so the two agree on this run.
@@ -142,7 +148,11 @@ def test_streaming_ticks_get_ttft_from_the_first_chunk_event(db):
     expected = []
     for s in _spans(path):
         if _attrs(s).get("gen_ai.operation.name") == "chat":
-            first = min(int(e["timeUnixNano"]) for e in s["events"] if e["name"] == "gen_ai.content.completion.chunk")
+            first = min(
+                int(e["timeUnixNano"])
+                for e in s["events"]
+                if e["name"] == "gen_ai.content.completion.chunk"
+            )
             expected.append((first - int(s["startTimeUnixNano"])) / 1e6)
     ticks = ticks_json(db, run["run_id"])
     assert [t["ttft_ms"] for t in ticks] == pytest.approx(expected)

@@ -25,8 +25,12 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
     monkeypatch.setattr(sql, "_bind", recording)
     prices = db.parent / "prices.toml"
     prices.write_text('[[price]]\nmodel = "acme-*"\ninput = 1\noutput = 1\n')
-    ingest_json(db, REAL_OTLP / "pydantic_ai/slow_tool.otlp.json", FIXTURES / "bad" / "one_bad_line.jsonl",
-                FIXTURES / "otlp" / "encodings" / "collector.jsonl")
+    ingest_json(
+        db,
+        REAL_OTLP / "pydantic_ai/slow_tool.otlp.json",
+        FIXTURES / "bad" / "one_bad_line.jsonl",
+        FIXTURES / "otlp" / "encodings" / "collector.jsonl",
+    )
     run_id = runs_json(db)[0]["run_id"]
     run_cli("ticks", run_id, "--db", db, "--json")
     run_cli("quarantine", "--db", db, "--json")
@@ -37,8 +41,11 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
 
 def test_core_modules_do_not_import_typer_rich_or_jinja2():
     code = (
-        "import sys, agentprof.ingest, agentprof.store, agentprof.pricing, agentprof.sql, agentprof.sources; "
+        "import sys, agentprof.ingest, agentprof.store, agentprof.pricing, agentprof.sql, "
+        "agentprof.sources; "
         "print(sorted(m for m in ('typer', 'rich', 'jinja2') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"

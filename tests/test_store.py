@@ -39,7 +39,9 @@ def test_a_database_from_a_newer_agentprof_is_refused(db):
         con.execute("update meta set value = '999' where key = 'schema_version'")
     ran = run_cli("runs", "--db", db)
     assert ran.exit_code == 1
-    assert ran.stderr.startswith(f"error: {db}: database schema version 999 is newer than this agentprof")
+    assert ran.stderr.startswith(
+        f"error: {db}: database schema version 999 is newer than this agentprof"
+    )
 
 
 def test_a_duckdb_file_that_belongs_to_something_else_is_not_written_into(db):
@@ -61,7 +63,9 @@ def _hold_lock(db: Path, seconds: float) -> subprocess.Popen[bytes]:
         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
         "time.sleep(float(sys.argv[2])); c.close()"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"locked"
     return proc
 
@@ -70,7 +74,9 @@ def test_a_second_writer_fails_with_a_clear_message_when_the_wait_runs_out(db):
     ingest_json(db, TRACE)
     holder = _hold_lock(db, 30)
     try:
-        ran = run_cli("ingest", "--db", db, "--wait", "0.3", FIXTURES / "otlp" / "genai_current.json")
+        ran = run_cli(
+            "ingest", "--db", db, "--wait", "0.3", FIXTURES / "otlp" / "genai_current.json"
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -85,7 +91,9 @@ def test_a_second_writer_waits_for_the_first_to_finish(db):
     ingest_json(db, TRACE)
     holder = _hold_lock(db, 1.0)
     try:
-        ran = run_cli("ingest", "--db", db, "--wait", "20", FIXTURES / "otlp" / "genai_current.json")
+        ran = run_cli(
+            "ingest", "--db", db, "--wait", "20", FIXTURES / "otlp" / "genai_current.json"
+        )
     finally:
         holder.wait()
     assert ran.exit_code == 0, ran.stderr
@@ -95,7 +103,17 @@ def test_a_second_writer_waits_for_the_first_to_finish(db):
 def test_an_ingest_killed_midway_leaves_the_database_as_it_was(tmp_path, db):
     data = tmp_path / "data"
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "gen_otlp.py"), "--spans", "40000", "--out", str(data), "--only", "json", "-q"],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "gen_otlp.py"),
+            "--spans",
+            "40000",
+            "--out",
+            str(data),
+            "--only",
+            "json",
+            "-q",
+        ],
         check=True,
     )
     big = data / "otlp.jsonl"
@@ -106,7 +124,9 @@ def test_an_ingest_killed_midway_leaves_the_database_as_it_was(tmp_path, db):
     full = time.monotonic() - started
     ingest_json(db, TRACE)
     before = runs_json(db)
-    proc = subprocess.Popen([*command, str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*command, str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(0.6 * full)
     assert proc.poll() is None, "ingest finished before it could be interrupted"
     os.kill(proc.pid, signal.SIGKILL)

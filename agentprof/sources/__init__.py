@@ -1,4 +1,5 @@
-"""Input families. `detect` names the reader for a file from its first bytes, or says why none fits."""
+"""Input families. `detect` names the reader for a file from its first bytes, or says why
+none fits."""
 
 from __future__ import annotations
 
@@ -91,4 +92,6 @@ def read(path: Path, fmt: Format, bad: otlp.BadRecord) -> Batches:
             try:
                 yield from otlp.read_pb_single(data, bad)
             except DecodeError as exc:
-                raise InputError(str(path), f"not an OTLP trace export (protobuf does not parse: {exc})") from exc
+                raise InputError(
+                    str(path), f"not an OTLP trace export (protobuf does not parse: {exc})"
+                ) from exc

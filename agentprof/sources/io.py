@@ -18,10 +18,12 @@ def open_decompressed(path: Path) -> tuple[IO[bytes], str]:
     raw = open(path, "rb")  # noqa: SIM115 - closed by the returned wrapper
     head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     if head.startswith(GZIP_MAGIC):
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 20), "gzip"  # type: ignore[arg-type]
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 20), "gzip"
     if head.startswith(ZSTD_MAGIC):
         # A whole-file zstd stream (the Collector's native compression, or `zstd file`);
         # rotated files hold several frames back to back.
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, 1 << 20), "zstd"  # type: ignore[arg-type]
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            raw, read_across_frames=True, closefd=True
+        )
+        return io.BufferedReader(reader, 1 << 20), "zstd"
     return raw, ""

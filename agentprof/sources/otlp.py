@@ -138,7 +138,7 @@ def _text(value: dict[str, Any]) -> str | None:
         return str(int(value["intValue"]))
     if "doubleValue" in value:
         raw = value["doubleValue"]
-        # proto3 JSON may write a double as an integer or as "NaN"/"Infinity"; keep what was written.
+        # proto3 JSON may write a double as an integer or as "NaN"/"Infinity": keep it as written.
         if isinstance(raw, str):
             return raw
         return str(raw) if isinstance(raw, int) else _double_text(raw)
@@ -187,12 +187,14 @@ def _spans_from_json_request(
     for rs in doc.get("resourceSpans") or ():
         resource = _attrs_json((rs.get("resource") or {}).get("attributes"))
         service = next((v for k, v in resource if k == "service.name"), None)
-        for ss in (rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ()):
+        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
             scope = ss.get("scope") or ss.get("instrumentationLibrary") or {}
             scope_name, scope_version = scope.get("name"), scope.get("version")
             for span in ss.get("spans") or ():
                 try:
-                    batcher.add(_json_span_row(span, resource, service, scope_name, scope_version, line))
+                    batcher.add(
+                        _json_span_row(span, resource, service, scope_name, scope_version, line)
+                    )
                 except (BadSpan, TypeError, ValueError, AttributeError, KeyError) as exc:
                     nbad += 1
                     bad(line, f"bad span: {exc}", _excerpt(span))
@@ -213,11 +215,18 @@ def _json_span_row(
     parent_id = _hex_id(parent, 8, "parentSpanId") if parent else None
     status = span.get("status") or {}
     events = [
-        (str(e.get("name", "")), _int(e.get("timeUnixNano", 0), "event timeUnixNano"), _attrs_json(e.get("attributes")))
+        (
+            str(e.get("name", "")),
+            _int(e.get("timeUnixNano", 0), "event timeUnixNano"),
+            _attrs_json(e.get("attributes")),
+        )
         for e in span.get("events") or ()
     ]
     links = [
-        (_hex_id(lk.get("traceId"), 16, "link traceId"), _hex_id(lk.get("spanId"), 8, "link spanId"))
+        (
+            _hex_id(lk.get("traceId"), 16, "link traceId"),
+            _hex_id(lk.get("spanId"), 8, "link spanId"),
+        )
         for lk in span.get("links") or ()
     ]
     return (
@@ -243,13 +252,18 @@ def _json_span_row(
 
 def _excerpt(obj: Any, limit: int = 200) -> str:
     try:
-        text = obj.decode("utf-8", "replace") if isinstance(obj, bytes) else orjson.dumps(obj).decode()
+        text = (
+            obj.decode("utf-8", "replace") if isinstance(obj, bytes) else orjson.dumps(obj).decode()
+        )
     except TypeError:
         text = repr(obj)
     return text[:limit]
 
 
-_OTHER_SIGNALS = {"resourceLogs": "an OTLP logs export", "resourceMetrics": "an OTLP metrics export"}
+_OTHER_SIGNALS = {
+    "resourceLogs": "an OTLP logs export",
+    "resourceMetrics": "an OTLP metrics export",
+}
 
 
 def _classify_doc(doc: Any) -> str | None:
@@ -339,7 +353,11 @@ def _json_documents(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | No
             # Cannot resynchronise inside a broken document: the rest of the file is one bad record.
             records += 1
             nbad += 1
-            bad(exc.lineno, f"malformed JSON ({exc.msg}); rest of file skipped", text[pos : pos + 200])
+            bad(
+                exc.lineno,
+                f"malformed JSON ({exc.msg}); rest of file skipped",
+                text[pos : pos + 200],
+            )
             break
         why = _classify_doc(doc)
         if why:
@@ -425,7 +443,9 @@ def _spans_from_pb_request(
                         (
                             _pb_id(span.trace_id, 16, "trace_id"),
                             _pb_id(span.span_id, 8, "span_id"),
-                            _pb_id(span.parent_span_id, 8, "parent_span_id") if span.parent_span_id else None,
+                            _pb_id(span.parent_span_id, 8, "parent_span_id")
+                            if span.parent_span_id
+                            else None,
                             span.name,
                             span.kind,
                             span.start_time_unix_nano,
@@ -437,8 +457,17 @@ def _spans_from_pb_request(
                             scope_version,
                             _pb_attrs(span.attributes),
                             resource,
-                            [(e.name, e.time_unix_nano, _pb_attrs(e.attributes)) for e in span.events],
-                            [(_pb_id(lk.trace_id, 16, "link trace_id"), _pb_id(lk.span_id, 8, "link span_id")) for lk in span.links],
+                            [
+                                (e.name, e.time_unix_nano, _pb_attrs(e.attributes))
+                                for e in span.events
+                            ],
+                            [
+                                (
+                                    _pb_id(lk.trace_id, 16, "link trace_id"),
+                                    _pb_id(lk.span_id, 8, "link span_id"),
+                                )
+                                for lk in span.links
+                            ],
                             record,
                         )
                     )
@@ -463,7 +492,8 @@ def read_pb_single(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | Non
 
 def read_pb_frames(stream: IO[bytes], bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
     """The Collector file exporter's proto format: 4-byte big-endian length + message, repeated;
-    a payload may itself be a zstd frame (legacy `compression: zstd`). `line` is the frame number."""
+    a payload may itself be a zstd frame (legacy `compression: zstd`). `line` is the frame
+    number."""
     batcher = SpanBatcher()
     frame, records, nbad = 0, 0, 0
     dctx = zstandard.ZstdDecompressor()
