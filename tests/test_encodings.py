@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from agentprof.cli import app
+from tests.test_dialects import cli, ingest, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 OTLP = ROOT / "fixtures" / "otlp"
@@ -33,25 +32,6 @@ ENCODING_FILES = (
     "collector.binpb",
     "collector.binpb.zst-legacy",
 )
-ENV = {"COLUMNS": "1000", "NO_COLOR": "1", "AGENTPROF_DB": None}
-
-runner = CliRunner()
-
-
-def cli(*args: Any) -> Any:
-    return runner.invoke(app, [str(a) for a in args], env=ENV)
-
-
-def ingest(db: Path, *paths: Path) -> dict[str, Any]:
-    result = cli("ingest", "--db", db, *paths, "--json")
-    assert result.exit_code == 0, f"stderr: {result.stderr}\nexception: {result.exception!r}"
-    return json.loads(result.stdout)
-
-
-def runs(db: Path) -> list[dict[str, Any]]:
-    result = cli("runs", "--db", db, "--json")
-    assert result.exit_code == 0, f"stderr: {result.stderr}\nexception: {result.exception!r}"
-    return json.loads(result.stdout)["runs"]
 
 
 def ticks_document(db: Path) -> dict[str, Any]:

@@ -279,6 +279,18 @@ def _classify_doc(doc: Any) -> str | None:
     return f"a JSON object without resourceSpans (keys: {keys})"
 
 
+def _add_document(doc: Any, line: int, batcher: SpanBatcher, bad: BadRecord) -> tuple[int, int]:
+    """Add one decoded JSON document's spans; returns (records seen, records bad). A document
+    that is not a trace request is one bad record."""
+    why = _classify_doc(doc)
+    if why:
+        bad(line, why, _excerpt(doc))
+        return 1, 1
+    before = batcher.count
+    nbad = _spans_from_json_request(doc, line, batcher, bad)
+    return batcher.count - before + nbad, nbad
+
+
 def read_json(stream: IO[bytes], bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
     """OTLP/JSON: JSON lines (the Collector's file exporter), one document, or several
     concatenated. Yields (batch, records, bad_records) increments."""
@@ -315,16 +327,9 @@ def _json_lines(
                 pending_bad += 1
                 bad(lineno, f"malformed JSON ({doc.args[0] if doc.args else doc})", _excerpt(raw))
             else:
-                why = _classify_doc(doc)
-                if why:
-                    records += 1
-                    pending_bad += 1
-                    bad(lineno, why, _excerpt(raw))
-                else:
-                    before = batcher.count
-                    nbad = _spans_from_json_request(doc, lineno, batcher, bad)
-                    pending_bad += nbad
-                    records += batcher.count - before + nbad
+                nrec, nbad = _add_document(doc, lineno, batcher, bad)
+                records += nrec
+                pending_bad += nbad
         if batcher.full():
             yield batcher.take(), records, pending_bad
             records = pending_bad = 0
@@ -359,16 +364,9 @@ def _json_documents(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | No
                 text[pos : pos + 200],
             )
             break
-        why = _classify_doc(doc)
-        if why:
-            records += 1
-            nbad += 1
-            bad(line, why, _excerpt(doc))
-        else:
-            before = batcher.count
-            n = _spans_from_json_request(doc, line, batcher, bad)
-            nbad += n
-            records += batcher.count - before + n
+        nrec, n = _add_document(doc, line, batcher, bad)
+        records += nrec
+        nbad += n
         pos = end
         if batcher.full():
             yield batcher.take(), records, nbad
