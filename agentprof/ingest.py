@@ -343,11 +343,7 @@ def _load_python(
     gc.disable()
     try:
         stream = pa.RecordBatchReader.from_batches(SPAN_SCHEMA, batches())
-        con.register("span_batch", stream)
-        try:
-            sql.execute(con, "ingest/insert_spans", {"file_sha256": sha})
-        finally:
-            con.unregister("span_batch")
+        sql.execute(con, "ingest/insert_spans", {"file_sha256": sha}, tables={"span_batch": stream})
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -375,17 +371,19 @@ def _finish_file(
     try:
         sql.execute(con, "ingest/clear_affected")
         sql.execute(con, "ingest/note_affected_from_file", {"file_sha256": sha})
+        sql.execute(con, "ingest/affected_spans")
         _derive(con, book, summary, warned)
         if loaded.quarantined:
             batch_q = pa.Table.from_pylist(
                 [dict(zip(_QUARANTINE_SCHEMA.names, q, strict=True)) for q in loaded.quarantined],
                 schema=_QUARANTINE_SCHEMA,
             )
-            con.register("quarantine_batch", batch_q)
-            try:
-                sql.execute(con, "ingest/insert_quarantine", {"file_sha256": sha})
-            finally:
-                con.unregister("quarantine_batch")
+            sql.execute(
+                con,
+                "ingest/insert_quarantine",
+                {"file_sha256": sha},
+                tables={"quarantine_batch": batch_q},
+            )
         sql.execute(
             con,
             "ingest/insert_file",
@@ -460,8 +458,4 @@ def _resolve_prices(
         ("insert_priced_models", priced, "priced_batch"),
     ):
         if rows:
-            con.register(table, pa.Table.from_pylist(rows))
-            try:
-                sql.execute(con, f"ingest/{name}")
-            finally:
-                con.unregister(table)
+            sql.execute(con, f"ingest/{name}", tables={table: pa.Table.from_pylist(rows)})

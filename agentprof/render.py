@@ -131,5 +131,5 @@ def _build(result: Result, cols: list[str], title: str | None) -> Table:
     return t
 
 
-def console(stderr: bool = False, width: int | None = None) -> Console:
-    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)

@@ -38,9 +38,21 @@ def _bind(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | No
 
 
 def execute(
-    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    tables: dict[str, Any] | None = None,
 ) -> None:
-    _bind(con, name, params)
+    """Run a statement. `tables` names Arrow tables or record-batch streams the statement reads
+    (e.g. `from span_batch`); they are visible to this statement only."""
+    for table_name, data in (tables or {}).items():
+        con.register(table_name, data)
+    try:
+        _bind(con, name, params)
+    finally:
+        for table_name in tables or {}:
+            con.unregister(table_name)
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> Result:

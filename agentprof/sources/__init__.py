@@ -4,21 +4,16 @@ none fits."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import orjson
-import pyarrow as pa
 from google.protobuf.message import DecodeError
 
 from agentprof.errors import InputError
 from agentprof.sources import otlp
 from agentprof.sources.io import open_decompressed
-
-Batches = Iterator[tuple[pa.Table | None, int, int]]
-
 
 # Formats DuckDB's own JSON reader can take directly (ingest's native fast path).
 NATIVE_JSON_FORMATS = ("otlp-json", "otlp-json+gzip")
@@ -80,7 +75,7 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-def read(path: Path, fmt: Format, bad: otlp.BadRecord) -> Batches:
+def read(path: Path, fmt: Format, bad: otlp.BadRecord) -> otlp.Batches:
     """Yield (span batch, records seen, bad records) increments for a detected file."""
     with contextlib.closing(fmt.stream):
         if fmt.name.startswith("otlp-json"):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import math
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import orjson
@@ -49,6 +50,8 @@ SPAN_SCHEMA = pa.schema(
     ]
 )
 
+# (span batch, records seen, bad records) increments, as every reader yields them.
+Batches = Iterator[tuple[pa.Table | None, int, int]]
 # (line, reason, excerpt) for a record that could not be read.
 BadRecord = Callable[[int, str, str], None]
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -291,56 +294,41 @@ def _add_document(doc: Any, line: int, batcher: SpanBatcher, bad: BadRecord) -> 
     return batcher.count - before + nbad, nbad
 
 
-def read_json(stream: IO[bytes], bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+def read_json(stream: IO[bytes], bad: BadRecord) -> Batches:
     """OTLP/JSON: JSON lines (the Collector's file exporter), one document, or several
     concatenated. Yields (batch, records, bad_records) increments."""
     first = stream.readline()
     try:
-        first_doc = orjson.loads(first)
+        orjson.loads(first)
     except orjson.JSONDecodeError:
-        first_doc = None
-    if first_doc is not None:
-        yield from _json_lines(first, first_doc, stream, bad)
-    else:
         yield from _json_documents(first + stream.read(), bad)
+    else:
+        yield from _json_lines(itertools.chain([first], stream), bad)
 
 
-def _json_lines(
-    first: bytes, first_doc: Any, stream: IO[bytes], bad: BadRecord
-) -> Iterator[tuple[pa.Table | None, int, int]]:
+def _json_lines(lines: Iterable[bytes], bad: BadRecord) -> Batches:
     batcher = SpanBatcher()
-    lineno = 0
-    pending_bad = 0
-    records = 0
-    doc: Any = first_doc
-    raw = first
-    while True:
-        lineno += 1
-        if raw.strip():
-            if doc is None:
-                try:
-                    doc = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    doc = exc
-            if isinstance(doc, orjson.JSONDecodeError):
-                records += 1
-                pending_bad += 1
-                bad(lineno, f"malformed JSON ({doc.args[0] if doc.args else doc})", _excerpt(raw))
-            else:
-                nrec, nbad = _add_document(doc, lineno, batcher, bad)
-                records += nrec
-                pending_bad += nbad
+    records = nbad = 0
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            records += 1
+            nbad += 1
+            bad(lineno, f"malformed JSON ({exc.args[0] if exc.args else exc})", _excerpt(raw))
+        else:
+            n, b = _add_document(doc, lineno, batcher, bad)
+            records += n
+            nbad += b
         if batcher.full():
-            yield batcher.take(), records, pending_bad
-            records = pending_bad = 0
-        raw = stream.readline()
-        doc = None
-        if not raw:
-            break
-    yield batcher.take(), records, pending_bad
+            yield batcher.take(), records, nbad
+            records = nbad = 0
+    yield batcher.take(), records, nbad
 
 
-def _json_documents(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+def _json_documents(data: bytes, bad: BadRecord) -> Batches:
     """One pretty-printed document, or several back to back (not line-delimited)."""
     text = data.decode("utf-8", "replace")
     decoder = json.JSONDecoder()
@@ -481,14 +469,14 @@ def parse_pb_request(payload: bytes) -> ExportTraceServiceRequest:
     return req
 
 
-def read_pb_single(data: bytes, bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+def read_pb_single(data: bytes, bad: BadRecord) -> Batches:
     """One serialized ExportTraceServiceRequest (an OTLP/HTTP protobuf body)."""
     batcher = SpanBatcher()
     nbad = _spans_from_pb_request(parse_pb_request(data), 1, batcher, bad)
     yield batcher.take(), batcher.count + nbad, nbad
 
 
-def read_pb_frames(stream: IO[bytes], bad: BadRecord) -> Iterator[tuple[pa.Table | None, int, int]]:
+def read_pb_frames(stream: IO[bytes], bad: BadRecord) -> Batches:
     """The Collector file exporter's proto format: 4-byte big-endian length + message, repeated;
     a payload may itself be a zstd frame (legacy `compression: zstd`). `line` is the frame
     number."""

@@ -5,11 +5,7 @@
 -- scheduling, retries, idle). tool_serial_ms is the plain sum of tool durations, so the saving of
 -- parallel dispatch shows beside it. parent_run_id comes from a link on the trace's root span.
 insert into runs
-with s as (
-    select sp.*, sp.attributes as a
-    from spans sp
-    where sp.trace_id in (select trace_id from affected_traces)
-),
+with s as (select * from affected_spans),
 bounds as (
     select trace_id, min(start_ns) as start_ns, max(end_ns) as end_ns,
            any_value(service_name order by start_ns) as service_name
@@ -18,7 +14,8 @@ bounds as (
 roots as (
     select s.trace_id,
            arg_min(s.links, s.start_ns) as links,
-           arg_min(s.status_code, s.start_ns) as status_code
+           arg_min(s.status_code, s.start_ns) as status_code,
+           arg_min(s.a, s.start_ns) as root_attributes
     from s
     anti join s p on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
     group by s.trace_id
@@ -86,7 +83,7 @@ select
     (coalesce(u.covered_ns, 0) - coalesce(u.model_ns, 0)) / 1e6 as tool_ms,
     coalesce(sr.tool_serial_ns, 0) / 1e6 as tool_serial_ms,
     ((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0)) / 1e6 as harness_ms,
-    case r.status_code when 2 then 'error' when 1 then 'ok' else 'unset' end as status
+    span_status(r.status_code, r.root_attributes) as status
 from bounds b
 left join roots r using (trace_id)
 left join labels lb using (trace_id)

@@ -9,11 +9,7 @@
 -- write, unless the cache counts exceed it (FORMATS.md §0 sanity rule), in which case the source
 -- is taken to be disjoint and the row says so in input_provenance.
 insert into ticks
-with s as (
-    select sp.*, sp.attributes as a
-    from spans sp
-    where sp.trace_id in (select trace_id from affected_traces)
-),
+with s as (select * from affected_spans),
 calls as (
     select * from s
     where (
@@ -97,11 +93,7 @@ raw as (
         ) as finish_reason,
         num(coalesce(a['operation.cost'], a['llm.cost.total'], a['cost_usd'], a['gen_ai.usage.cost']))
             as reported_cost_usd,
-        case
-            when status_code = 2 or a['success'] = 'false' or a['error.type'] is not null then 'error'
-            when status_code = 1 then 'ok'
-            else 'unset'
-        end as status
+        span_status(status_code, a) as status
     from innermost
 ),
 buckets as (

@@ -6,11 +6,7 @@
 -- args_fingerprint hashes the arguments as sorted-key JSON (args_fingerprint() is registered by
 -- ingest); argument text itself is not copied.
 insert into tool_calls
-with s as (
-    select sp.*, sp.attributes as a
-    from spans sp
-    where sp.trace_id in (select trace_id from affected_traces)
-),
+with s as (select * from affected_spans),
 tools as (
     select
         trace_id as run_id,
@@ -21,8 +17,7 @@ tools as (
                  a['tool.id']) as call_id,
         start_ns,
         end_ns,
-        case when status_code = 2 or a['success'] = 'false' or a['error.type'] is not null
-             then 'error' when status_code = 1 then 'ok' else 'unset' end as status,
+        span_status(status_code, a) as status,
         coalesce(a['gen_ai.tool.call.arguments'], a['tool_call.function.arguments'], a['ai.toolCall.args'],
                  case when a['openinference.span.kind'] = 'TOOL' then a['input.value'] end,
                  a['traceloop.entity.input'], a['tool_input'], a['tool_parameters']) as args

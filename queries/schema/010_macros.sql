@@ -4,3 +4,9 @@
 create or replace macro tok(x) as try_cast(try_cast(x as double) as bigint);
 create or replace macro num(x) as try_cast(x as double);
 create or replace macro ns_to_ts(ns) as make_timestamp(ns // 1000);
+-- A span's outcome: OTLP status ERROR, Claude Code's success=false, or an OTel error.type.
+create or replace macro span_status(status_code, a) as case
+    when status_code = 2 or a['success'] = 'false' or a['error.type'] is not null then 'error'
+    when status_code = 1 then 'ok'
+    else 'unset'
+end;
