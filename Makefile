@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB).wal
-	$(BIN)/agentprof ingest --db $(DEMO_DB) fixtures/otlp fixtures/realdata
+	$(BIN)/agentprof ingest --db $(DEMO_DB) fixtures/otlp fixtures/realdata fixtures/diagnose \
+		fixtures/claude_code fixtures/codex fixtures/api_logs fixtures/usage_reports
 	$(BIN)/agentprof runs --db $(DEMO_DB) --sort cost
+	$(BIN)/agentprof diagnose --db $(DEMO_DB) --sort saving
+	$(BIN)/agentprof report --db $(DEMO_DB) -o demo-report.html
+	@echo "wrote demo-report.html (open it in a browser; it works offline)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -41,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) dist build *.duckdb *.duckdb.wal .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build *.duckdb *.duckdb.wal demo-report.html .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@ where errors become messages and exit codes."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from agentprof import __version__, render, sql, store
+from agentprof.diagnose import KINDS, SORTS, diagnose, failing_runs, load_thresholds
 from agentprof.errors import AgentprofError, ExitCode, NotFoundError
 from agentprof.ingest import IngestSummary, expand_paths, ingest
 from agentprof.pricing import PriceBook, load_price_file
@@ -260,11 +262,7 @@ def ticks_cmd(
     """The per-tick ledger of one run: tokens by class, cost and cumulative cost per model call."""
     con = _open_read(db, wait)
     try:
-        matches = sql.run(con, "report/run_exists", {"run_id": run_id}).rows
-        if len(matches) != 1:
-            why = "no such run" if not matches else "ambiguous run id prefix"
-            _fail(NotFoundError(run_id, why, "`agentprof runs` lists run ids"))
-        full_id = matches[0][0]
+        full_id = _resolve_run(con, run_id)
         result = sql.run(con, "report/ticks", {"run_id": full_id})
     finally:
         con.close()
@@ -301,6 +299,15 @@ def ticks_cmd(
     )
 
 
+def _resolve_run(con: Any, run_id: str) -> str:
+    """A full run id from an id or a unique prefix of one."""
+    matches = sql.run(con, "report/run_exists", {"run_id": run_id}).rows
+    if len(matches) != 1:
+        why = "no such run" if not matches else "ambiguous run id prefix"
+        _fail(NotFoundError(run_id, why, "`agentprof runs` lists run ids"))
+    return str(matches[0][0])
+
+
 @app.command("quarantine")
 def quarantine_cmd(
     db: DbOption = DEFAULT_DB, json_out: JsonOption = False, wait: WaitOption = 30.0
@@ -317,6 +324,552 @@ def quarantine_cmd(
     out = render.console()
     for path, line, reason, _excerpt, _at in result.rows:
         out.print(Text(f"{path}:{line}: {reason}"))
+
+
+@app.command("diagnose")
+def diagnose_cmd(
+    run_id: Annotated[
+        str | None,
+        typer.Argument(help="One run (id or unique prefix) in depth; all runs if omitted."),
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    since: Annotated[
+        str | None, typer.Option(help="Only runs started at or after this UTC time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only runs started before this UTC time.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only runs from this source.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only runs of this agent.")] = None,
+    sort: Annotated[
+        str, typer.Option(help="Order within each class: cost, saving or started.")
+    ] = "cost",
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Bottlenecks or findings, comma-separated (e.g. slow_tool,too_many_ticks):"
+            " exit 3 if any run has one.",
+        ),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", help="Override a threshold: NAME=VALUE (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML file whose [thresholds] table overrides the defaults."),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", min=0, help="Runs shown per class in the table (0: all; --json has all)."
+        ),
+    ] = 20,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Classify each run's bottleneck (long_inputs, too_many_ticks, slow_tool or healthy) with the
+    evidence, the lever and what it would save."""
+    if sort not in SORTS:
+        raise typer.BadParameter("must be one of " + ", ".join(SORTS), param_hint="--sort")
+    kinds = {k.strip() for k in (fail_on or "").split(",") if k.strip()}
+    unknown = kinds - set(KINDS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown kind(s) {', '.join(sorted(unknown))}; known: {', '.join(KINDS)}",
+            param_hint="--fail-on",
+        )
+    try:
+        thresholds = load_thresholds(config, threshold or [])
+    except AgentprofError as exc:
+        _fail(exc)
+    since_t, until_t = _parse_time(since, "--since"), _parse_time(until, "--until")
+    con = _open_read(db, wait)
+    try:
+        full_id = _resolve_run(con, run_id) if run_id else None
+        result = diagnose(
+            con,
+            run_id=full_id,
+            since=since_t,
+            until=until_t,
+            source=source,
+            agent=agent,
+            thresholds=thresholds,
+            sort=sort,
+            detail=full_id is not None,
+        )
+    finally:
+        con.close()
+    document = result.as_json()
+    failures = failing_runs(result, kinds)
+    if json_out:
+        if kinds:
+            document["fail_on"] = {
+                "kinds": sorted(kinds),
+                "failed": [{"run_id": r, "kind": k} for r, k in failures],
+            }
+        _print_json(document)
+    elif not result.runs:
+        _err("no runs to diagnose (run `agentprof ingest PATH` first, or widen the filters)")
+    else:
+        out = render.console()
+        parts = (
+            render.run_view(result.runs[0], out.width)
+            if full_id
+            else render.fleet(document, out.width, limit)
+        )
+        for part in parts:
+            out.print(part)
+    if failures:
+        for r, k in failures:
+            _err(f"fail-on: run {r} has {k}")
+        raise typer.Exit(int(ExitCode.GATE_FAILED))
+
+
+@app.command("serve")
+def serve_cmd(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (anything but loopback is warned about).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="TCP port (0 picks a free one).", min=0, max=65535)
+    ] = 4318,
+    spool_dir: Annotated[
+        Path | None,
+        typer.Option("--spool", help="Spool folder (default: the database path + .spool)."),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            envvar="AGENTPROF_PRICES",
+            help="TOML price file that overrides or adds models.",
+        ),
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option(help="Largest request body accepted, in MB (as sent).", min=0.001)
+    ] = 16.0,
+    max_decoded_mb: Annotated[
+        float, typer.Option(help="Largest body after gzip decompression, in MB.", min=0.001)
+    ] = 64.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="One stderr line per database batch.")
+    ] = False,
+) -> None:
+    """Receive OTLP/HTTP (POST /v1/traces, /v1/logs) and store it while the agent runs."""
+    from agentprof import serve
+
+    if not serve.is_loopback(host):
+        _err(
+            f"warning: listening on {host}: anyone who can reach it can write into {db}; "
+            "the endpoint has no authentication"
+        )
+    if prices:
+        try:
+            load_price_file(prices)
+        except AgentprofError as exc:
+            _fail(exc)
+    config = serve.Config(
+        db=db,
+        spool_dir=spool_dir or serve.default_spool(db),
+        host=host,
+        port=port,
+        prices=prices,
+        max_body_bytes=int(max_body_mb * 1e6),
+        max_decoded_bytes=int(max_decoded_mb * 1e6),
+        verbose=verbose,
+    )
+
+    def listening(bound_host: str, bound_port: int) -> None:
+        _err(
+            f"agentprof serve: listening on http://{bound_host}:{bound_port} "
+            f"(POST /v1/traces, /v1/logs); database {db}; Ctrl-C stops"
+        )
+
+    try:
+        summary = serve.run(config, _err, listening)
+    except AgentprofError as exc:
+        _fail(exc)
+    c = summary.counters
+    refused = ", ".join(f"{n:,} × {code}" for code, n in sorted(c.refused.items())) or "none"
+    _err(
+        f"served {c.requests:,} requests in {summary.seconds:.1f} s: {c.spans:,} spans and "
+        f"{c.log_records:,} log records accepted ({c.spans_rejected:,} spans rejected), "
+        f"refused: {refused}; stored {summary.spans_stored:,} new spans"
+    )
+
+
+# --- report, compare, check, baseline (the HTML report and the CI gate) ----------------------
+
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only runs started at or after this UTC time.")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only runs started before this UTC time.")
+]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", help="Only runs from this source (e.g. otlp).")
+]
+AgentOption = Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option("--baseline", help="A database or a JSON file from `agentprof baseline save`."),
+]
+
+
+def _filters(since: str | None, until: str | None, source: str | None, agent: str | None) -> Any:
+    from agentprof.gate import Filters
+
+    return Filters(_parse_time(since, "--since"), _parse_time(until, "--until"), source, agent)
+
+
+def _generated_at() -> str:
+    # SOURCE_DATE_EPOCH (the reproducible-builds convention) pins the timestamp for golden files.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@app.command("report")
+def report_cmd(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file to write (default report.html)."),
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="Runs with a drill-down section (default 50).")
+    ] = 50,
+    all_runs: Annotated[
+        bool, typer.Option("--all-runs", help="A drill-down section for every run.")
+    ] = False,
+    sort: Annotated[
+        str, typer.Option("--sort", help="Which runs get drill-downs: cost, saving, ticks, wall.")
+    ] = "cost",
+    baseline: BaselineOption = None,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Write one self-contained HTML report (opens offline): fleet totals, bottlenecks, savings,
+    cost and latency by agent/model/tool, and per-run tick ledgers, tool Gantt and findings."""
+    from agentprof import gate, html, report
+
+    if sort not in report.SORTS:
+        raise typer.BadParameter("must be one of cost, saving, ticks, wall", param_hint="--sort")
+    filters = _filters(since, until, source, agent)
+    con = _open_read(db, wait)
+    try:
+        base = gate.load_baseline(baseline, filters, wait) if baseline else None
+        rep = report.build(
+            con,
+            filters,
+            top=None if all_runs else top,
+            sort=sort,
+            generated_at=_generated_at(),
+            baseline=base,
+        )
+    except AgentprofError as exc:
+        _fail(exc)
+    finally:
+        con.close()
+    if not rep.runs.rows:
+        _err("no runs in the selection (run `agentprof ingest PATH` first); the report is empty")
+    target = output if output is not None or not json_out else None
+    if target is None and not json_out:
+        target = Path("report.html")
+    if target is not None:
+        text = html.render_report(rep)
+        target.write_text(text, encoding="utf-8")
+        _err(
+            f"wrote {target}: {len(rep.runs.rows):,} runs, {len(rep.details):,} drill-downs, "
+            f"{len(text.encode()) / 1e6:.2f} MB"
+        )
+    if json_out:
+        _print_json(rep.as_json())
+
+
+def _money(value: str, flag: str) -> float:
+    try:
+        return float(value.strip().lstrip("$"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an amount in USD", param_hint=flag) from None
+
+
+def _fraction(value: str, flag: str) -> float:
+    """0.6, or 60%: a ratio between 0 and 1."""
+    text = value.strip()
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1 and not (flag == "--max-regression" and number >= 0):
+        raise typer.BadParameter(
+            f"{value!r} is not a fraction (0.6 or 60%)", param_hint=flag
+        ) from None
+    return number
+
+
+def _duration_ms(value: str, flag: str) -> float:
+    """30s, 1500ms, 2m; a bare number is seconds."""
+    text = value.strip().lower()
+    for suffix, factor in (("ms", 1.0), ("s", 1000.0), ("m", 60_000.0), ("h", 3_600_000.0)):
+        if text.endswith(suffix):
+            text, scale = text[: -len(suffix)], factor
+            break
+    else:
+        scale = 1000.0
+    try:
+        return float(text) * scale
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a duration (e.g. 30s, 1500ms, 2m)", param_hint=flag
+        ) from None
+
+
+@app.command("check")
+def check_cmd(
+    db: DbOption = DEFAULT_DB,
+    max_cost_per_run: Annotated[
+        str | None, typer.Option(help="No run may cost more (USD).")
+    ] = None,
+    max_cost_p50: Annotated[str | None, typer.Option(help="Median cost per run (USD).")] = None,
+    max_cost_p95: Annotated[str | None, typer.Option(help="p95 cost per run (USD).")] = None,
+    max_ticks_per_run: Annotated[
+        int | None, typer.Option(help="No run may have more ticks.", min=0)
+    ] = None,
+    max_ticks_p95: Annotated[float | None, typer.Option(help="p95 ticks per run.", min=0)] = None,
+    max_wall_p95: Annotated[
+        str | None, typer.Option(help="p95 run wall-clock (30s, 1500ms, 2m; bare = seconds).")
+    ] = None,
+    min_cache_hit: Annotated[
+        str | None, typer.Option(help="Fleet cache hit ratio at least (0.6 or 60%).")
+    ] = None,
+    max_share: Annotated[
+        list[str] | None,
+        typer.Option(help="CLASS=FRACTION: at most this share of runs in a bottleneck class."),
+    ] = None,
+    baseline: BaselineOption = None,
+    max_regression: Annotated[
+        str | None,
+        typer.Option(help="With --baseline: how much worse each metric may get (10% or 0.1)."),
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """The CI gate: exit 0 when every budget holds, 3 when one breaks (each failure names the
+    metric, the budget, the value, by how much and the runs responsible), 1 on errors."""
+    from agentprof import gate
+
+    budgets: list[gate.Budget] = []
+    for flag, metric, raw in (
+        ("--max-cost-per-run", "cost_per_run_max_usd", max_cost_per_run),
+        ("--max-cost-p50", "cost_per_run_p50_usd", max_cost_p50),
+        ("--max-cost-p95", "cost_per_run_p95_usd", max_cost_p95),
+    ):
+        if raw is not None:
+            budgets.append(gate.Budget(flag, metric, _money(raw, flag)))
+    if max_ticks_per_run is not None:
+        budgets.append(
+            gate.Budget("--max-ticks-per-run", "ticks_per_run_max", float(max_ticks_per_run))
+        )
+    if max_ticks_p95 is not None:
+        budgets.append(gate.Budget("--max-ticks-p95", "ticks_per_run_p95", max_ticks_p95))
+    if max_wall_p95 is not None:
+        wall = _duration_ms(max_wall_p95, "--max-wall-p95")
+        budgets.append(gate.Budget("--max-wall-p95", "wall_p95_ms", wall))
+    if min_cache_hit is not None:
+        limit = _fraction(min_cache_hit, "--min-cache-hit")
+        budgets.append(gate.Budget("--min-cache-hit", "cache_hit_ratio", limit, "min"))
+    shares: dict[str, float] = {}
+    for item in max_share or []:
+        cls, eq, frac = item.partition("=")
+        if not eq or not cls.strip():
+            raise typer.BadParameter(f"{item!r} is not CLASS=FRACTION", param_hint="--max-share")
+        shares[cls.strip()] = _fraction(frac, "--max-share")
+    if (baseline is None) != (max_regression is None):
+        raise typer.BadParameter(
+            "--baseline and --max-regression go together", param_hint="--max-regression"
+        )
+    regression = _fraction(max_regression, "--max-regression") if max_regression else None
+    if not budgets and not shares and baseline is None:
+        raise typer.BadParameter(
+            "give at least one budget (e.g. --max-cost-p95 0.50) or --baseline",
+            param_hint="check",
+        )
+    filters = _filters(since, until, source, agent)
+    con = _open_read(db, wait)
+    try:
+        base = gate.load_baseline(baseline, filters, wait) if baseline else None
+        result = gate.check(
+            con, budgets, filters, max_shares=shares, baseline=base, max_regression=regression
+        )
+    except AgentprofError as exc:
+        _fail(exc)
+    finally:
+        con.close()
+    if json_out:
+        _print_json(result.as_json())
+    else:
+        out = render.console()
+        for c in result.checks:
+            out.print(Text(_check_line(c)), soft_wrap=True)
+    for note in result.notes:
+        _err(f"note: {note}")
+    failed = sum(not c.passed for c in result.checks)
+    if failed:
+        _err(
+            f"check failed: {failed} of {len(result.checks)} budgets broken ({result.runs:,} runs)"
+        )
+        raise typer.Exit(int(ExitCode.GATE_FAILED))
+    _err(f"check passed: {len(result.checks)} budgets hold ({result.runs:,} runs)")
+
+
+def _check_line(c: Any) -> str:
+    fmt = render.format_value
+    if c.kind == "min":
+        cmp = "≥" if c.passed else "<"
+    else:
+        cmp = "≤" if c.passed else ">"
+    verdict = "pass" if c.passed else "FAIL"
+    line = f"{verdict} {c.metric} {fmt(c.metric, c.actual)} {cmp} budget {fmt(c.metric, c.budget)}"
+    if c.baseline is not None:
+        line += f" (baseline {fmt(c.metric, c.baseline)})"
+    line += f" [{c.flag}]"
+    if not c.passed:
+        if c.metric.endswith("_ratio"):  # a ratio's excess is in percentage points
+            by = f"{c.excess * 100:.1f} points"
+        else:
+            ratio = f" ({c.excess_ratio * 100:+.1f}%)" if c.excess_ratio is not None else ""
+            by = f"{fmt(c.metric, c.excess)}{ratio}"
+        line += f": {'over' if c.kind == 'max' else 'under'} by {by}"
+        if c.runs:
+            line += "; runs: " + ", ".join(r[:16] for r in c.runs)
+    return line
+
+
+@app.command("compare")
+def compare_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier database or baseline JSON.")],
+    new: Annotated[Path, typer.Argument(help="The later database or baseline JSON.")],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """What moved between two databases (or baseline files): cost, ticks, wall p50/p95, cache
+    hit ratio, and runs per bottleneck class."""
+    from agentprof import gate
+
+    filters = _filters(since, until, source, agent)
+    try:
+        comparison = gate.compare(
+            gate.load_baseline(old, filters, wait), gate.load_baseline(new, filters, wait)
+        )
+    except AgentprofError as exc:
+        _fail(exc)
+    if json_out:
+        _print_json({"old": str(old), "new": str(new), **comparison.as_json()})
+        return
+    out = render.console()
+    out.print(render.table(_compare_result(comparison.metric_rows()), title=f"{old} → {new}"))
+    rows = comparison.bottleneck_rows()
+    if rows:
+        table = sql.Result("bottlenecks", list(rows[0]), [tuple(r.values()) for r in rows])
+        drop = ("old_cost_usd", "new_cost_usd", "old_share_ratio", "new_share_ratio")
+        out.print(render.table(table, width=out.width, drop_first=drop))
+
+
+def _compare_result(rows: list[dict[str, Any]]) -> sql.Result:
+    # Old/new values carry the unit of their metric, so they are formatted here, per row.
+    fmt = render.format_value
+    cols = ["metric", "old", "new", "change", "relative_change_ratio", "verdict"]
+    out = []
+    for r in rows:
+        m = r["metric"]
+        verdict = {True: "worse", False: "better", None: ""}[r["worse"]]
+        out.append(
+            (m, fmt(m, r["old"]), fmt(m, r["new"]), fmt(m, r["change"]), r["change_ratio"], verdict)
+        )
+    return sql.Result("compare", cols, out)
+
+
+baseline_app = typer.Typer(help="Store fleet metrics as a JSON baseline for `check --baseline`.")
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("save")
+def baseline_save_cmd(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="JSON file to write (default: stdout).")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Write the fleet metrics `check --baseline` and `compare` read (cost, ticks and wall-clock
+    per run, cache hit ratio, runs per bottleneck class)."""
+    from agentprof import gate
+
+    filters = _filters(since, until, source, agent)
+    con = _open_read(db, wait)
+    try:
+        doc = gate.baseline_document(con, filters)
+    except AgentprofError as exc:
+        _fail(exc)
+    finally:
+        con.close()
+    if output is None:
+        _print_json(doc)
+        return
+    output.write_text(render.to_json(doc) + "\n", encoding="utf-8")
+    _err(f"wrote {output}: baseline of {doc['metrics']['runs']:,} runs")
+
+
+# --- usage reports (organisation usage/cost reports; FORMATS.md §4.6–§4.9) -------------------
+
+
+@app.command("usage")
+def usage_cmd(
+    db: DbOption = DEFAULT_DB,
+    by: Annotated[str, typer.Option(help="Group by: model, day or key.")] = "model",
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Cost and tokens from ingested usage reports by model, day or API key, reconciled against
+    the tick ledger for the days the reports cover."""
+    if by not in ("model", "day", "key"):
+        raise typer.BadParameter("must be one of model, day, key", param_hint="--by")
+    con = _open_read(db, wait)
+    try:
+        usage = sql.run(con, "report/usage_by", {"by": by})
+        recon = sql.run(con, "report/usage_reconcile")
+    finally:
+        con.close()
+    if json_out:
+        _print_json({"by": by, "usage": usage.records(), "reconciliation": recon.records()})
+        return
+    if not usage.rows:
+        _err("no usage reports in the database (ingest an Admin/Usage API report first)")
+        return
+    out = render.console()
+    out.print(render.table(usage, title=f"usage by {by}", width=out.width))
+    if recon.rows:
+        out.print(render.table(recon, title="reports vs tick ledger", width=out.width))
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ runs/ticks/tool calls rebuilt for the traces a file touched, then priced."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import glob
@@ -21,6 +22,7 @@ import pyarrow as pa
 from agentprof import sources, sql
 from agentprof.errors import AgentprofError, InputError
 from agentprof.pricing import PriceBook, rate_rows
+from agentprof.sources import agentlog, logs, usage_reports
 from agentprof.sources.otlp import SPAN_SCHEMA
 
 # Files a folder walk picks up; an explicitly named file is always read.
@@ -334,6 +336,13 @@ def _load_python(
                 yield from batch.to_batches()
             on_spans(counts["records"] - counts["skipped"])
 
+    if logs.family(fmt.name) == logs.REPORT_FAMILY:
+        # Usage reports are aggregates: they go to usage_buckets, not spans.
+        with contextlib.closing(fmt.stream):
+            records, skipped = usage_reports.load(con, fmt.stream, sha, bad)
+        if records == skipped:
+            raise InputError(str(path), "no usage buckets in this report")
+        return _Loaded(records, skipped, 0, quarantined)
     before = _count_spans(con)
     # One INSERT pulls every batch through a stream, so DuckDB writes the file's rows out as it
     # goes instead of holding a growing transaction in memory (one statement per batch did).
@@ -343,7 +352,12 @@ def _load_python(
     gc.disable()
     try:
         stream = pa.RecordBatchReader.from_batches(SPAN_SCHEMA, batches())
-        sql.execute(con, "ingest/insert_spans", {"file_sha256": sha}, tables={"span_batch": stream})
+        if logs.family(fmt.name) in logs.SPAN_FAMILIES:
+            agentlog.store_spans(con, stream, sha)  # a more complete copy replaces a stored one
+        else:
+            sql.execute(
+                con, "ingest/insert_spans", {"file_sha256": sha}, tables={"span_batch": stream}
+            )
     finally:
         if gc_was_enabled:
             gc.enable()

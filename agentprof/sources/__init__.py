@@ -12,7 +12,7 @@ import orjson
 from google.protobuf.message import DecodeError
 
 from agentprof.errors import InputError
-from agentprof.sources import otlp
+from agentprof.sources import logs, otlp
 from agentprof.sources.io import open_decompressed
 
 # Formats DuckDB's own JSON reader can take directly (ingest's native fast path).
@@ -52,6 +52,10 @@ def detect(path: Path) -> Format:
     if not head:
         stream.close()
         raise InputError(str(path), "not an OTLP trace export (the file is empty)")
+    if stripped[:1] in (b"{", b"["):
+        family = logs.detect_family(path)
+        if family:
+            return Format(family + suffix, stream)
     if stripped[:1] == b"{":
         return Format("otlp-json" + suffix, stream)
     if head[:1] == b"\x00" and len(head) >= 5:
@@ -78,7 +82,10 @@ def _looks_like_text(head: bytes) -> bool:
 def read(path: Path, fmt: Format, bad: otlp.BadRecord) -> otlp.Batches:
     """Yield (span batch, records seen, bad records) increments for a detected file."""
     with contextlib.closing(fmt.stream):
-        if fmt.name.startswith("otlp-json"):
+        family = fmt.name.split("+", 1)[0]
+        if family in logs.READERS:
+            yield from logs.READERS[family](fmt.stream, path, bad)
+        elif fmt.name.startswith("otlp-json"):
             yield from otlp.read_json(fmt.stream, bad)
         elif fmt.name.startswith("otlp-proto-frames"):
             yield from otlp.read_pb_frames(fmt.stream, bad)

@@ -503,8 +503,8 @@ def read_pb_frames(stream: IO[bytes], bad: BadRecord) -> Batches:
         try:
             if payload.startswith(ZSTD_MAGIC):
                 payload = dctx.stream_reader(payload, read_across_frames=True).read()
-            if payload.lstrip()[:1] == b"{":
-                doc = orjson.loads(payload)
+            doc = _json_payload(payload)
+            if doc is not None:
                 why = _classify_doc(doc)
                 if why:
                     raise ValueError(why)
@@ -523,3 +523,14 @@ def read_pb_frames(stream: IO[bytes], bad: BadRecord) -> Batches:
             yield batcher.take(), records, nbad
             records = nbad = 0
     yield batcher.take(), records, nbad
+
+
+def _json_payload(payload: bytes) -> Any:
+    """The decoded document when a frame holds OTLP/JSON, else None (protobuf). A protobuf body
+    may itself start with the bytes "\n{" (field 1, length 123): only a successful parse counts."""
+    if payload.lstrip()[:1] != b"{":
+        return None
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None

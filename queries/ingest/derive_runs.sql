@@ -8,7 +8,9 @@ insert into runs
 with s as (select * from affected_spans),
 bounds as (
     select trace_id, min(start_ns) as start_ns, max(end_ns) as end_ns,
-           any_value(service_name order by start_ns) as service_name
+           any_value(service_name order by start_ns) as service_name,
+           -- Local-log readers name their source (claude-code, codex, api-log); OTLP has none.
+           coalesce(min(a['agentprof.source']), 'otlp') as source
     from s group by trace_id
 ),
 roots as (
@@ -42,6 +44,7 @@ intervals as (
     union all
     select run_id, 'covered', start_ns, end_ns from tool_calls
     where run_id in (select trace_id from affected_traces) and end_ns > start_ns
+      and status <> 'user_wait'
 ),
 ordered as (
     select *,
@@ -66,13 +69,13 @@ unions as (
 ),
 serial as (
     select run_id, sum(end_ns - start_ns) filter (where end_ns > start_ns) as tool_serial_ns
-    from tool_calls where run_id in (select trace_id from affected_traces)
+    from tool_calls where run_id in (select trace_id from affected_traces) and status <> 'user_wait'
     group by run_id
 )
 select
     b.trace_id as run_id,
     (select l.trace_id from unnest(r.links) as u(l) where l.trace_id <> b.trace_id limit 1) as parent_run_id,
-    'otlp' as source,
+    b.source,
     coalesce(lb.agent, b.service_name) as agent,
     b.service_name,
     lb.session_id,

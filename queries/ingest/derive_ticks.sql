@@ -53,6 +53,8 @@ raw as (
             regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_creation''\s*:\s*(\d+)', 1),
             a['gen_ai.usage.cache_write_tokens'], a['cache_creation_tokens']
         )) as cache_write,
+        -- Local-log readers (agentprof/sources) split Anthropic's 1h cache writes out of the total.
+        tok(a['agentprof.usage.cache_write_1h_tokens']) as cache_write_1h,
         tok(coalesce(
             a['gen_ai.usage.output_tokens'], a['gen_ai.usage.completion_tokens'],
             a['llm.token_count.completion'], a['ai.usage.outputTokens'], a['ai.usage.completionTokens'],
@@ -141,9 +143,11 @@ select
         when input_provenance is not null then inclusive_input
     end as input_uncached_tokens,
     cache_read as cache_read_tokens,
-    -- Spans carry one cache-write count; Anthropic's default TTL (5 minutes) is the one it bills.
-    cache_write as cache_write_5m_tokens,
-    cast(null as bigint) as cache_write_1h_tokens,
+    -- Spans carry one cache-write count; Anthropic's default TTL (5 minutes) is the one it bills,
+    -- unless the source names the 1h share (agentprof.usage.cache_write_1h_tokens).
+    case when cache_write_1h is null then cache_write
+         else greatest(coalesce(cache_write, 0) - cache_write_1h, 0) end as cache_write_5m_tokens,
+    cache_write_1h as cache_write_1h_tokens,
     output as output_tokens,
     reasoning as reasoning_tokens,
     input_provenance,

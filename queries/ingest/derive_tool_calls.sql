@@ -17,7 +17,9 @@ tools as (
                  a['tool.id']) as call_id,
         start_ns,
         end_ns,
-        span_status(status_code, a) as status,
+        -- Tools that wait on a person (Claude Code's AskUserQuestion, ExitPlanMode) are user wait.
+        case when a['agentprof.tool.user_wait'] = 'true' then 'user_wait'
+             else span_status(status_code, a) end as status,
         coalesce(a['gen_ai.tool.call.arguments'], a['tool_call.function.arguments'], a['ai.toolCall.args'],
                  case when a['openinference.span.kind'] = 'TOOL' then a['input.value'] end,
                  a['traceloop.entity.input'], a['tool_input'], a['tool_parameters']) as args

@@ -1,0 +1,910 @@
+"""`agentprof serve`: an OTLP/HTTP receiver that profiles while the agent runs. A request body is
+checked, then fsynced into the spool (spool.py) before the 200; a worker process moves sealed
+spool segments into DuckDB through the ordinary ingest, opening the database only for one batch
+at a time so that `runs`, `ticks` and `report` in other processes get in between."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import multiprocessing
+import os
+import queue
+import shutil
+import signal
+import threading
+import time
+import traceback
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from aiohttp import web
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsPartialSuccess,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from agentprof import spool, sql, store
+from agentprof.errors import AgentprofError, DatabaseError
+from agentprof.ingest import ingest
+from agentprof.pricing import PriceBook, load_price_file
+from agentprof.sources import otlp
+from agentprof.sources.io import ZSTD_MAGIC
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+DEFAULT_PORT = 4318
+# Release the database at least this long between worker batches: readers retry every 0.5 s at
+# most (store.connect), so each gap lets a waiting reader in.
+RELEASE_S = 0.75
+# A worker batch stops growing past this many spool bytes, so the database is released often.
+BATCH_BYTES = 64 << 20
+# An unknown protobuf field (number 1000, varint 0) put in front of a protobuf body that the
+# framed reader would take for JSON or zstd (its first bytes after whitespace are `{` or the zstd
+# magic). Protobuf parsers skip unknown fields, so the message is unchanged.
+_PB_GUARD = b"\xc0\x3e\x00"
+# grpc status codes carried in google.rpc.Status (the spec lets a server omit them).
+_GRPC_CODE = {400: 3, 413: 3, 415: 3, 429: 8, 500: 13, 503: 14}
+
+
+@dataclass(frozen=True)
+class Config:
+    db: Path
+    spool_dir: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    prices: Path | None = None
+    max_body_bytes: int = 16 << 20
+    max_decoded_bytes: int = 64 << 20
+    max_pending_bytes: int = 256 << 20  # waiting for the next fsync: above it, 429
+    max_backlog_bytes: int = 2 << 30  # sealed, not yet in the database: above it, 503
+    seal_s: float = 0.5
+    verbose: bool = False
+
+
+def default_spool(db: Path) -> Path:
+    return db.with_name(db.name + ".spool")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- checking request bodies ----------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A request answered with an HTTP error; `reason` goes back to the client."""
+
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class Checked:
+    payload: bytes  # what goes into the spool ('' when nothing is to be stored)
+    accepted: int
+    rejected: int
+    message: str = ""
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress a gzip body (several members allowed), refusing to produce more than `limit`
+    bytes: a gzip bomb costs at most `limit` bytes of memory before the 413."""
+    out: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            chunk = d.decompress(data, limit - size + 1)
+        except zlib.error as exc:
+            raise Refused(400, f"body is not valid gzip ({exc})") from None
+        size += len(chunk)
+        out.append(chunk)
+        if size > limit or d.unconsumed_tail:
+            raise Refused(413, f"body decompresses to more than {limit:,} bytes")
+        if not d.eof:
+            raise Refused(400, "body is not valid gzip (truncated)")
+        data = d.unused_data
+        if data and not data.startswith(b"\x1f\x8b"):
+            break  # trailing garbage after the last member is ignored, as gzip(1) does
+    return b"".join(out)
+
+
+def _pb_span_problem(span: Any) -> str | None:
+    # Exactly the checks the ingest decoder makes (otlp._spans_from_pb_request), so a span counted
+    # as accepted here is stored by the worker.
+    if len(span.trace_id) != 16:
+        return f"trace_id has {len(span.trace_id)} bytes, expected 16"
+    if len(span.span_id) != 8:
+        return f"span_id has {len(span.span_id)} bytes, expected 8"
+    if span.parent_span_id and len(span.parent_span_id) != 8:
+        return f"parent_span_id has {len(span.parent_span_id)} bytes, expected 8"
+    for link in span.links:
+        if len(link.trace_id) != 16 or len(link.span_id) != 8:
+            return "a link has a malformed trace_id or span_id"
+    return None
+
+
+def check_traces(body: bytes, content_type: str) -> Checked:
+    """Parse an ExportTraceServiceRequest body and count its spans. Raises Refused(400) when it
+    cannot be stored at all."""
+    if content_type == PROTOBUF:
+        req = ExportTraceServiceRequest()
+        try:
+            req.ParseFromString(body)
+        except DecodeError as exc:
+            raise Refused(
+                400, f"protobuf ExportTraceServiceRequest does not parse ({exc})"
+            ) from None
+        accepted = rejected = 0
+        first = ""
+        for rs in req.resource_spans:
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    why = _pb_span_problem(span)
+                    if why is None:
+                        accepted += 1
+                    else:
+                        rejected += 1
+                        first = first or why
+        payload = body
+        if body.lstrip()[:1] == b"{" or body.startswith(ZSTD_MAGIC):
+            payload = _PB_GUARD + body
+        return _checked(payload, accepted, rejected, first, "span")
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refused(400, f"malformed JSON ({exc})") from None
+    why = otlp._classify_doc(doc)
+    if why:
+        raise Refused(400, f"not an OTLP/JSON trace request: {why}")
+    problems: list[str] = []
+
+    def bad(_line: int, reason: str, _excerpt: str) -> None:
+        problems.append(reason)
+
+    batcher = otlp.SpanBatcher()
+    try:
+        # The function the worker's decoder runs on this payload, so the counts agree.
+        nbad = otlp._spans_from_json_request(doc, 1, batcher, bad)
+    except Exception as exc:  # a shape the decoder cannot walk: refuse it whole
+        raise Refused(400, f"malformed OTLP/JSON trace request ({type(exc).__name__})") from None
+    return _checked(body, batcher.count, nbad, problems[0] if problems else "", "span")
+
+
+def _checked(payload: bytes, accepted: int, rejected: int, first: str, what: str) -> Checked:
+    if rejected and not accepted:
+        raise Refused(400, f"every {what} is malformed ({rejected:,}); first: {first}")
+    message = f"{rejected:,} {what}s rejected; first: {first}" if rejected else ""
+    return Checked(payload if accepted else b"", accepted, rejected, message)
+
+
+# Log payloads in the spool carry one type byte, so the worker never has to guess.
+_LOG_PB, _LOG_JSON = b"P", b"J"
+
+
+def check_logs(body: bytes, content_type: str) -> Checked:
+    """Decode an ExportLogsServiceRequest body with the worker's own decoder, so whatever is
+    acknowledged is stored. Raises Refused(400) when it cannot be."""
+    if content_type == PROTOBUF:
+        payload = _LOG_PB + body
+        try:
+            rows = decode_logs(payload, 0)
+        except DecodeError as exc:
+            raise Refused(
+                400, f"protobuf ExportLogsServiceRequest does not parse ({exc})"
+            ) from None
+    else:
+        payload = _LOG_JSON + body
+        try:
+            rows = decode_logs(payload, 0)
+        except orjson.JSONDecodeError as exc:
+            raise Refused(400, f"malformed JSON ({exc})") from None
+        except Exception as exc:  # a shape the decoder cannot walk
+            raise Refused(400, f"malformed OTLP/JSON logs request ({exc})") from None
+    return Checked(payload if rows else b"", len(rows), 0)
+
+
+def _json_log_records(doc: Any) -> Any:
+    if not isinstance(doc, dict) or "resourceLogs" not in doc:
+        raise ValueError("not an ExportLogsServiceRequest")
+    for rl in doc["resourceLogs"] or ():
+        resource = rl.get("resource") or {}
+        for sl in rl.get("scopeLogs") or ():
+            scope = sl.get("scope") or {}
+            for rec in sl.get("logRecords") or ():
+                if not isinstance(rec, dict):
+                    raise TypeError("a log record is not an object")
+                yield resource, scope, rec
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+def _status_body(content_type: str, status: int, message: str) -> bytes:
+    """google.rpc.Status: field 1 code (varint), field 2 message (string)."""
+    if content_type == JSON:
+        return orjson.dumps({"code": _GRPC_CODE.get(status, 2), "message": message})
+    text = message.encode()
+    return b"\x08" + _varint(_GRPC_CODE.get(status, 2)) + b"\x12" + _varint(len(text)) + text
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _success_body(kind: str, content_type: str, checked: Checked) -> bytes:
+    if content_type == JSON:
+        if not checked.rejected:
+            return b"{}"
+        key = "rejectedSpans" if kind == "traces" else "rejectedLogRecords"
+        return orjson.dumps(
+            {"partialSuccess": {key: str(checked.rejected), "errorMessage": checked.message}}
+        )
+    if kind == "traces":
+        resp: Any = ExportTraceServiceResponse()
+        if checked.rejected:
+            resp.partial_success.CopyFrom(
+                ExportTracePartialSuccess(
+                    rejected_spans=checked.rejected, error_message=checked.message
+                )
+            )
+    else:
+        resp = ExportLogsServiceResponse()
+        if checked.rejected:
+            resp.partial_success.CopyFrom(
+                ExportLogsPartialSuccess(
+                    rejected_log_records=checked.rejected, error_message=checked.message
+                )
+            )
+    return bytes(resp.SerializeToString())
+
+
+def _media_type(header: str) -> str:
+    return header.split(";", 1)[0].strip().lower()
+
+
+@dataclass
+class Counters:
+    requests: int = 0
+    accepted_requests: int = 0
+    spans: int = 0
+    spans_rejected: int = 0
+    log_records: int = 0
+    refused: dict[int, int] = field(default_factory=dict)
+
+
+class Receiver:
+    """The request handlers: check, spool, answer."""
+
+    def __init__(self, config: Config, spool_: spool.Spool, log: Callable[[str], None]) -> None:
+        self.config = config
+        self.spool = spool_
+        self.log = log
+        self.counters = Counters()
+        self._backlog = 0
+        self._backlog_at = 0.0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body_bytes)
+        app.router.add_post("/v1/traces", self.traces)
+        app.router.add_post("/v1/logs", self.logs)
+        return app
+
+    async def traces(self, request: web.Request) -> web.Response:
+        return await self._handle(request, "traces")
+
+    async def logs(self, request: web.Request) -> web.Response:
+        return await self._handle(request, "logs")
+
+    async def _handle(self, request: web.Request, kind: str) -> web.Response:
+        self.counters.requests += 1
+        number = self.counters.requests
+        content_type = _media_type(request.headers.get("Content-Type", ""))
+        reply_type = content_type if content_type in (JSON, PROTOBUF) else PROTOBUF
+        try:
+            checked = await self._check(request, kind, content_type)
+            if checked.payload:
+                await self._store(kind, checked.payload)
+        except Refused as exc:
+            self.counters.refused[exc.status] = self.counters.refused.get(exc.status, 0) + 1
+            if exc.status == 400:
+                self._quarantine(request.path, number, exc.reason)
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            return web.Response(
+                status=exc.status,
+                body=_status_body(reply_type, exc.status, exc.reason),
+                content_type=reply_type,
+                headers=headers,
+            )
+        except Exception:  # a bug: answer 500, keep serving, and say where
+            self.log(
+                f"error: serve: request {number} to {request.path} failed:\n"
+                + traceback.format_exc(limit=8)
+            )
+            return web.Response(
+                status=500,
+                body=_status_body(reply_type, 500, "internal error"),
+                content_type=reply_type,
+            )
+        self.counters.accepted_requests += 1
+        if kind == "traces":
+            self.counters.spans += checked.accepted
+            self.counters.spans_rejected += checked.rejected
+        else:
+            self.counters.log_records += checked.accepted
+        return web.Response(
+            status=200, body=_success_body(kind, reply_type, checked), content_type=reply_type
+        )
+
+    async def _check(self, request: web.Request, kind: str, content_type: str) -> Checked:
+        if content_type not in (JSON, PROTOBUF):
+            raise Refused(
+                415,
+                f"unsupported Content-Type {content_type or '(none)'!r}; send {PROTOBUF} or {JSON}",
+            )
+        encoding = request.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip"):
+            raise Refused(415, f"unsupported Content-Encoding {encoding!r}; send gzip or none")
+        limit = self.config.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise Refused(413, f"body is larger than {limit:,} bytes")
+        body = await self._read(request, limit)
+        if encoding == "gzip":
+            body = gunzip(body, self.config.max_decoded_bytes)
+        elif len(body) > self.config.max_decoded_bytes:
+            raise Refused(413, f"body is larger than {self.config.max_decoded_bytes:,} bytes")
+        self._check_room()
+        if kind == "traces":
+            return check_traces(body, content_type)
+        return check_logs(body, content_type)
+
+    @staticmethod
+    async def _read(request: web.Request, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise Refused(413, f"body is larger than {limit:,} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _check_room(self) -> None:
+        if self.spool.pending_bytes > self.config.max_pending_bytes:
+            raise Refused(429, "too many bytes waiting for the disk; retry shortly", 1)
+        now = time.monotonic()
+        if now - self._backlog_at > 1.0:
+            self._backlog = spool.backlog_bytes(self.config.spool_dir)
+            self._backlog_at = now
+        if self._backlog > self.config.max_backlog_bytes:
+            raise Refused(
+                503, "the database is behind the spool (backlog over the limit); retry later", 5
+            )
+
+    async def _store(self, kind: str, payload: bytes) -> None:
+        try:
+            await asyncio.wrap_future(self.spool.submit(kind, payload))
+        except OSError as exc:
+            self.log(f"error: {self.config.spool_dir}: cannot write the spool ({exc})")
+            raise Refused(503, "cannot write the spool; retry later", 5) from None
+
+    def _quarantine(self, path: str, number: int, reason: str) -> None:
+        record = {
+            "path": f"serve:{path}",
+            "line": number,
+            "reason": reason,
+            "recorded_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+        }
+        # Not awaited: a refused request is not acknowledged, so nothing waits for the disk.
+        self.spool.submit("rejected", orjson.dumps(record))
+
+
+# --- the worker: spool → database ----------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    segments: int = 0
+    spans: int = 0
+    runs: int = 0
+    ticks: int = 0
+    log_records: int = 0
+    rejected: int = 0
+    failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def drain_once(db: Path, spool_dir: Path, book: PriceBook, wait_s: float) -> BatchResult:
+    """Move the oldest sealed segments (up to BATCH_BYTES) into the database, then delete them.
+    Every step is idempotent (segments are keyed by content hash), so a crash anywhere here only
+    means the same segment is offered again."""
+    segs = spool.sealed_segments(spool_dir)
+    batch: list[spool.Segment] = []
+    size = 0
+    for seg in segs:
+        try:
+            seg_size = seg.path.stat().st_size
+        except FileNotFoundError:
+            continue
+        if batch and size + seg_size > BATCH_BYTES:
+            break
+        batch.append(seg)
+        size += seg_size
+    result = BatchResult()
+    if not batch:
+        return result
+    con = store.connect(db, wait_s=wait_s)
+    try:
+        traces = [s.path for s in batch if s.stream == "traces"]
+        if traces:
+            summary = ingest(con, traces, prices=book)
+            result.spans += summary.spans
+            result.runs += summary.runs
+            result.ticks += summary.ticks
+            result.warnings.extend(summary.warnings)
+            failed = {r.path for r in summary.file_results if r.status == "failed"}
+            for exc in summary.errors:
+                result.warnings.append(exc.message())
+            result.failed.extend(sorted(failed))
+        for seg in batch:
+            if seg.stream == "logs":
+                result.log_records += _store_logs(con, seg.path)
+            elif seg.stream == "rejected":
+                result.rejected += _store_rejected(con, seg.path)
+    finally:
+        con.close()
+    failed_dir = spool_dir / "failed"
+    for seg in batch:
+        if str(seg.path) in result.failed:
+            # Never retried in a loop: kept aside for a human (`agentprof ingest` reads it).
+            failed_dir.mkdir(exist_ok=True)
+            shutil.move(seg.path, failed_dir / seg.path.name)
+        else:
+            seg.path.unlink(missing_ok=True)
+    result.segments = len(batch)
+    return result
+
+
+def _segment_seen(con: Any, sha: str) -> bool:
+    return bool(sql.run(con, "ingest/file_seen", {"sha256": sha}).rows)
+
+
+def _record_segment(con: Any, path: Path, sha: str, fmt: str, size: int, records: int) -> None:
+    sql.execute(
+        con,
+        "ingest/insert_file",
+        {
+            "sha256": sha,
+            "path": str(path),
+            "format": fmt,
+            "size_bytes": size,
+            "records": records,
+            "records_skipped": 0,
+            "spans_new": 0,
+        },
+    )
+
+
+_REJECTED_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("line", pa.int64()),
+        ("reason", pa.string()),
+        ("excerpt", pa.string()),
+        ("recorded_at", pa.timestamp("us")),
+    ]
+)
+
+
+def _store_rejected(con: Any, path: Path) -> int:
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if _segment_seen(con, sha):
+        return 0
+    rows = []
+    for payload in spool.read_frames(path):
+        rec = orjson.loads(payload)
+        rows.append(
+            {
+                "path": rec["path"],
+                "line": rec["line"],
+                "reason": rec["reason"],
+                "excerpt": None,
+                "recorded_at": datetime.fromisoformat(rec["recorded_at"]),
+            }
+        )
+    con.begin()
+    try:
+        sql.execute(
+            con,
+            "serve/insert_rejected",
+            {"file_sha256": sha},
+            tables={"rejected_batch": pa.Table.from_pylist(rows, schema=_REJECTED_SCHEMA)},
+        )
+        _record_segment(con, path, sha, "serve-rejected", len(data), len(rows))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return len(rows)
+
+
+_MAP = pa.map_(pa.string(), pa.string())
+LOG_SCHEMA = pa.schema(
+    [
+        ("log_id", pa.string()),
+        ("line", pa.int64()),
+        ("time_ns", pa.int64()),
+        ("observed_ns", pa.int64()),
+        ("severity_number", pa.int32()),
+        ("severity_text", pa.string()),
+        ("event_name", pa.string()),
+        ("body", pa.string()),
+        ("trace_id", pa.string()),
+        ("span_id", pa.string()),
+        ("service_name", pa.string()),
+        ("scope_name", pa.string()),
+        ("attributes", _MAP),
+        ("resource_attributes", _MAP),
+    ]
+)
+
+
+def _log_row(
+    line: int,
+    time_ns: int,
+    observed_ns: int,
+    severity_number: int,
+    severity_text: str,
+    event_name: str,
+    body: str | None,
+    trace_id: str,
+    span_id: str,
+    resource: list[tuple[str, str | None]],
+    scope_name: str,
+    attrs: list[tuple[str, str | None]],
+) -> dict[str, Any]:
+    a = dict(attrs)
+    # Claude Code names its events in the body and in `event.name` (FORMATS.md §3.7).
+    name = event_name or a.get("event.name") or None
+    if not name and body and body.startswith("claude_code."):
+        name = body
+    row = {
+        "line": line,
+        "time_ns": time_ns or None,
+        "observed_ns": observed_ns or None,
+        "severity_number": severity_number or None,
+        "severity_text": severity_text or None,
+        "event_name": name,
+        "body": body,
+        "trace_id": trace_id or None,
+        "span_id": span_id or None,
+        "service_name": dict(resource).get("service.name"),
+        "scope_name": scope_name or None,
+        "attributes": attrs,
+        "resource_attributes": resource,
+    }
+    # An exporter retry sends the same record again: its content hash stores it once.
+    key = orjson.dumps({k: v for k, v in row.items() if k != "line"}, option=orjson.OPT_SORT_KEYS)
+    row["log_id"] = hashlib.sha256(key).hexdigest()[:32]
+    return row
+
+
+def _int_or_zero(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def decode_logs(payload: bytes, line: int) -> list[dict[str, Any]]:
+    """Rows for the `logs` table from one spooled /v1/logs body."""
+    kind, body = payload[:1], payload[1:]
+    rows: list[dict[str, Any]] = []
+    if kind == _LOG_PB:
+        req = ExportLogsServiceRequest()
+        req.ParseFromString(body)
+        for rl in req.resource_logs:
+            resource = otlp._pb_attrs(rl.resource.attributes)
+            for sl in rl.scope_logs:
+                for r in sl.log_records:
+                    rows.append(
+                        _log_row(
+                            line,
+                            r.time_unix_nano,
+                            r.observed_time_unix_nano,
+                            r.severity_number,
+                            r.severity_text,
+                            r.event_name,
+                            otlp._pb_text(r.body) if r.HasField("body") else None,
+                            r.trace_id.hex(),
+                            r.span_id.hex(),
+                            resource,
+                            sl.scope.name,
+                            otlp._pb_attrs(r.attributes),
+                        )
+                    )
+        return rows
+    for resource, scope, r in _json_log_records(orjson.loads(body)):
+        rows.append(
+            _log_row(
+                line,
+                _int_or_zero(r.get("timeUnixNano")),
+                _int_or_zero(r.get("observedTimeUnixNano")),
+                _int_or_zero(r.get("severityNumber")),
+                str(r.get("severityText") or ""),
+                str(r.get("eventName") or ""),
+                otlp._text(r["body"]) if isinstance(r.get("body"), dict) else None,
+                str(r.get("traceId") or "").lower(),
+                str(r.get("spanId") or "").lower(),
+                otlp._attrs_json(resource.get("attributes")),
+                str(scope.get("name") or ""),
+                otlp._attrs_json(r.get("attributes")),
+            )
+        )
+    return rows
+
+
+def _store_logs(con: Any, path: Path) -> int:
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if _segment_seen(con, sha):
+        return 0
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for line, payload in enumerate(spool.read_frames(path), 1):
+        try:
+            rows.extend(decode_logs(payload, line))
+        except Exception:  # checked before the 200, so this is not expected; never loop on it
+            skipped += 1
+    con.begin()
+    try:
+        if rows:
+            sql.execute(
+                con,
+                "serve/insert_logs",
+                {"file_sha256": sha},
+                tables={"log_batch": pa.Table.from_pylist(rows, schema=LOG_SCHEMA)},
+            )
+        _record_segment(con, path, sha, "serve-logs", len(data), len(rows))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return len(rows)
+
+
+def _worker_main(
+    db: str,
+    spool_dir: str,
+    prices: str | None,
+    parent: int,
+    stop: Any,
+    abandon: Any,
+    events: Any,
+) -> None:
+    """The single database writer. Signals are the parent's business: it tells us to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Answering the agent comes first on a busy machine: the spool absorbs the difference.
+    with contextlib.suppress(OSError):
+        os.nice(5)
+    folder = Path(spool_dir)
+    book = load_price_file(Path(prices)) if prices else PriceBook()
+    while True:
+        stopping = stop.is_set()
+        if os.getppid() != parent or abandon.is_set():
+            return  # the server died (kill -9): the next `serve` ingests what is left
+        if not spool.sealed_segments(folder):
+            if stopping:
+                return
+            stop.wait(0.1)
+            continue
+        try:
+            result = drain_once(Path(db), folder, book, wait_s=5.0)
+        except DatabaseError as exc:
+            if "locked" in exc.what:
+                continue  # a reader holds it; try again
+            events.put(("error", exc.message()))
+            time.sleep(1.0)
+            continue
+        events.put(("batch", result))
+        if not stopping:
+            time.sleep(RELEASE_S)
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+@dataclass
+class ServeSummary:
+    counters: Counters
+    spans_stored: int = 0
+    log_records_stored: int = 0
+    seconds: float = 0.0
+
+
+class _Events:
+    """Relays the worker's reports to the log callback from a thread of the parent."""
+
+    def __init__(self, events: Any, log: Callable[[str], None], verbose: bool) -> None:
+        self.events = events
+        self.log = log
+        self.verbose = verbose
+        self.spans = 0
+        self.log_records = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                kind, item = self.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            self._handle(kind, item)
+
+    def _handle(self, kind: str, item: Any) -> None:
+        if kind == "error":
+            self.log(item)
+            return
+        result: BatchResult = item
+        self.spans += result.spans
+        self.log_records += result.log_records
+        for w in result.warnings:
+            self.log(w if w.startswith("error:") else f"warning: {w}")
+        for path in result.failed:
+            self.log(f"error: {path}: could not be ingested; kept in the spool's failed/ folder")
+        if self.verbose:
+            self.log(
+                f"stored {result.segments} segments: {result.spans:,} new spans, "
+                f"{result.runs:,} runs rebuilt, {result.log_records:,} log records"
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(queue.Empty, EOFError, OSError):
+            while True:
+                self._handle(*self.events.get_nowait())
+
+
+def run(
+    config: Config,
+    log: Callable[[str], None],
+    on_listening: Callable[[str, int], None] | None = None,
+) -> ServeSummary:
+    """Serve until SIGINT/SIGTERM, then store everything acknowledged and return."""
+    started = time.monotonic()
+    lock_fd = spool.lock(config.spool_dir)
+    try:
+        store.connect(config.db, wait_s=30.0).close()  # migrate, and fail early on a bad file
+        recovered = spool.recover(config.spool_dir)
+        if recovered:
+            log(f"recovered {recovered} spool segments left by an earlier run; storing them")
+        ctx = multiprocessing.get_context("spawn")
+        stop = ctx.Event()
+        abandon = ctx.Event()
+        events = ctx.Queue()
+        worker = ctx.Process(
+            target=_worker_main,
+            args=(
+                str(config.db),
+                str(config.spool_dir),
+                str(config.prices) if config.prices else None,
+                os.getpid(),
+                stop,
+                abandon,
+                events,
+            ),
+            name="agentprof-serve-worker",
+            daemon=False,
+        )
+        worker.start()
+        relay = _Events(events, log, config.verbose)
+        the_spool = spool.Spool(config.spool_dir, seal_s=config.seal_s)
+        receiver = Receiver(config, the_spool, log)
+        try:
+            asyncio.run(_serve(config, receiver, log, on_listening, worker))
+        finally:
+            the_spool.close()
+            stop.set()
+            try:
+                worker.join()
+            except KeyboardInterrupt:
+                # A second Ctrl-C: the worker finishes its batch only; the next `serve` stores
+                # the rest of the spool.
+                log("stopping after this batch; the next `agentprof serve` stores the rest")
+                abandon.set()
+                worker.join()
+            relay.close()
+        if worker.exitcode not in (0, None):
+            raise AgentprofError(
+                "serve",
+                f"the database worker failed (exit code {worker.exitcode})",
+                "acknowledged data stays in the spool; start `agentprof serve` again to store it",
+            )
+        summary = ServeSummary(receiver.counters, relay.spans, relay.log_records)
+    finally:
+        os.close(lock_fd)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+async def _serve(
+    config: Config,
+    receiver: Receiver,
+    log: Callable[[str], None],
+    on_listening: Callable[[str, int], None] | None,
+    worker: Any,
+) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    # auto_decompress off: aiohttp would inflate gzip without a size cap; gunzip() has one.
+    runner = web.AppRunner(
+        receiver.app(), access_log=None, handle_signals=False, auto_decompress=False
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise AgentprofError(
+            f"{config.host}:{config.port}",
+            f"cannot listen ({exc.strerror or exc})",
+            "pick another --port (0 picks a free one)",
+        ) from None
+    host, port = runner.addresses[0][:2]  # the real port when --port 0
+    if on_listening:
+        on_listening(host, port)
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=1.0)
+        if not worker.is_alive() and not stopping.is_set():
+            log("error: serve: the database worker stopped unexpectedly; shutting down")
+            stopping.set()
+    log("stopping: storing what the spool holds")
+    # Finish the requests in flight (their bodies reach the spool), then stop listening.
+    await runner.cleanup()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)

@@ -1,0 +1,128 @@
+"""Shared pieces of the local-log readers (Claude Code, Codex, API response logs): stable ids,
+timestamps, model-id normalisation, span rows in the canonical `spans` shape, and the store step
+that lets a later, more complete copy of a record replace an earlier one.
+
+Every span these readers write carries `agentprof.rank` (a number that grows as a record gets
+more complete: more tokens, more streamed lines, a tool result that arrived). Re-reading a grown
+file (new SHA-256) writes every record again; a stored span is replaced only by a higher rank, so
+nothing is counted twice and a message whose final line arrived later is updated."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from agentprof import sql
+
+RANK = "agentprof.rank"
+SOURCE = "agentprof.source"
+USER_WAIT = "agentprof.tool.user_wait"
+CACHE_WRITE_1H = "agentprof.usage.cache_write_1h_tokens"
+
+
+def stable_id(*parts: object, nbytes: int = 8) -> str:
+    """A deterministic hex id (16 hex characters for span ids, 32 for trace ids)."""
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[: 2 * nbytes]
+
+
+def iso_ns(value: Any) -> int | None:
+    """ISO-8601 text (with `Z` or an offset) to Unix nanoseconds; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
+
+
+_REGION = re.compile(r"^(?:us|eu|jp|apac|au|ca|global|us-gov)\.")
+_VERSION_SUFFIX = re.compile(r"-v\d+(?::\d+)?$")
+
+
+def normalize_model(model: str) -> str:
+    """A model id as the price table knows it: provider routes (`converse/`, `bedrock/`,
+    `vertex_ai/`), Bedrock cross-region prefixes (`us.`, `jp.`, …), the `anthropic.` vendor
+    prefix and `-v1:0` suffixes dropped; Vertex's `model@20250929` becomes `model-20250929`."""
+    m = model.strip()
+    if "/" in m and not m.startswith("arn:"):
+        m = m.rsplit("/", 1)[-1]
+    elif m.startswith("arn:"):
+        m = m.rsplit("/", 1)[-1]
+    m = _REGION.sub("", m)
+    if m.startswith("anthropic."):
+        m = m[len("anthropic.") :]
+    m = _VERSION_SUFFIX.sub("", m)
+    if "@" in m:
+        base, _, version = m.partition("@")
+        m = f"{base}-{version}" if version and version != "default" else base
+    return m
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+def excerpt(raw: bytes | str, limit: int = 200) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def span_row(
+    *,
+    trace_id: str,
+    span_id: str,
+    name: str,
+    start_ns: int,
+    end_ns: int,
+    attributes: dict[str, Any],
+    service: str,
+    scope: str,
+    line: int,
+    parent_span_id: str | None = None,
+    status_code: int = 0,
+    status_message: str | None = None,
+    parent_trace_id: str | None = None,
+) -> tuple[Any, ...]:
+    """One row in SPAN_SCHEMA order. Attribute values become text (None values are dropped)."""
+    attrs = [
+        (k, v if isinstance(v, str) else str(v)) for k, v in attributes.items() if v is not None
+    ]
+    links = [{"trace_id": parent_trace_id, "span_id": ""}] if parent_trace_id else []
+    return (
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
+        1,  # SPAN_KIND_INTERNAL
+        start_ns,
+        max(end_ns, start_ns),
+        status_code,
+        status_message,
+        service,
+        scope,
+        None,
+        attrs,
+        [("service.name", service)],
+        [],
+        links,
+        line,
+    )
+
+
+def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader, sha: str) -> None:
+    """Stage the file's spans, drop stored copies that a staged span supersedes (higher
+    `agentprof.rank`), then insert what is not stored yet."""
+    sql.execute(con, "ingest/agentlog_stage_spans", tables={"span_batch": stream})
+    sql.execute(con, "ingest/agentlog_delete_superseded")
+    sql.execute(con, "ingest/agentlog_insert_spans", {"file_sha256": sha})

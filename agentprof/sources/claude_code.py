@@ -1,0 +1,359 @@
+"""Claude Code session transcripts (`~/.claude/projects/<project>/<session>.jsonl`, subagents in
+`<session>/subagents/agent-<id>.jsonl` or, in 2.0.x, `agent-<id>.jsonl` beside the session)
+as canonical spans (FORMATS.md §5.1).
+
+- A session is a run (trace id = sessionId); a sidechain (subagent) is a child run
+  `agent-<agentId>@<sessionId>` linked to the session.
+- A tick is one API response. Claude Code writes one line per content block, every line
+  repeating the usage and only the last carrying the final output count: lines are grouped by
+  (message.id, requestId) and the line with the most tokens is kept (on a tie, the later one);
+  lines are never summed. The tick's span id is derived from that key, so a message seen again in
+  a snapshot copy or a grown file is stored once (and replaced when the new copy is more complete).
+- Tick start is the last user row (prompt or tool result) before the message's first line; its
+  end is the message's last line.
+- A tool call runs from the assistant line holding its `tool_use` to the user row holding the
+  matching `tool_result`. Tools that wait on the user are marked as user wait, not tool time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from agentprof.sources import agentlog
+from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
+
+SOURCE = "claude-code"
+SCOPE = "agentprof.claude_code"
+# Tools whose "execution" is a person answering (FORMATS.md §5.1, timing).
+USER_WAIT_TOOLS = frozenset({"AskUserQuestion", "ExitPlanMode", "EnterPlanMode"})
+KNOWN_TYPES = frozenset(
+    {
+        "assistant",
+        "user",
+        "system",
+        "progress",
+        "summary",
+        "file-history-snapshot",
+        "queue-operation",
+        "attachment",
+        "custom-title",
+        "ai-title",
+        "cost-state",
+    }
+)
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
+def looks_like(doc: Any) -> bool:
+    """A transcript line: a JSON object with Claude Code's envelope keys."""
+    if not isinstance(doc, dict):
+        return False
+    if "sessionId" in doc and ("uuid" in doc or "type" in doc):
+        return True
+    kind = doc.get("type")
+    if kind in ("summary", "file-history-snapshot") and ("leafUuid" in doc or "snapshot" in doc):
+        return True
+    msg = doc.get("message")
+    return kind in ("assistant", "user") and isinstance(msg, dict)
+
+
+def is_meta(path: Path, doc: Any) -> bool:
+    """`agent-<id>.meta.json` beside a subagent transcript (read with the transcript)."""
+    return path.name.endswith(".meta.json") and isinstance(doc, dict) and "agentType" in doc
+
+
+def read_meta(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
+    """A subagent's meta file holds no usage: one record, no spans (its transcript reads it)."""
+    yield None, 1, 0
+
+
+@dataclass
+class _Message:
+    trace: str
+    key: tuple[str, str]
+    first_line: int
+    start_ns: int
+    end_ns: int
+    best_line: int
+    best: dict[str, Any]
+    best_rank: tuple[int, int]
+    envelope: dict[str, Any]
+    lines: int = 0
+    tool_uses: dict[str, tuple[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Tool:
+    trace: str
+    tick_key: tuple[str, str]
+    name: str
+    args: Any
+    start_ns: int
+    line: int
+    end_ns: int | None = None
+    is_error: bool = False
+    user_wait: bool = False
+
+
+class BadLine(ValueError):
+    pass
+
+
+def _count(usage: dict[str, Any], key: str, required: bool) -> int | None:
+    value = usage.get(key)
+    if value is None:
+        if required:
+            raise BadLine(f"message.usage.{key} is missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadLine(f"message.usage.{key} {str(value)[:40]!r} is not a token count")
+    return int(value)
+
+
+class _Reader:
+    def __init__(self, path: Path, bad: BadRecord) -> None:
+        self.path = path
+        self.bad = bad
+        self.messages: dict[tuple[str, tuple[str, str]], _Message] = {}
+        self.tools: dict[tuple[str, str], _Tool] = {}
+        self.last_user_ns: dict[str, int] = {}
+        self.session_of: dict[str, str] = {}
+        self.agent_of: dict[str, str] = {}
+        self.meta_agent = _subagent_type(path)
+
+    def trace_of(self, doc: dict[str, Any]) -> str:
+        session = doc.get("sessionId")
+        if not isinstance(session, str) or not session:
+            session = self.path.stem
+        agent_id = doc.get("agentId")
+        if doc.get("isSidechain") is True:
+            sub = str(agent_id) if agent_id else "sidechain"
+            trace = f"agent-{sub}@{session}"
+            self.session_of[trace] = session
+            if trace not in self.agent_of:
+                if self.meta_agent:
+                    self.agent_of[trace] = self.meta_agent
+                elif sub.startswith("acompact"):
+                    self.agent_of[trace] = "compact"
+                else:
+                    self.agent_of[trace] = "subagent"
+            return trace
+        self.session_of[session] = session
+        return session
+
+    def line(self, lineno: int, doc: dict[str, Any]) -> None:
+        kind = doc.get("type")
+        if kind == "assistant":
+            self.assistant(lineno, doc)
+        elif kind == "user":
+            self.user(lineno, doc)
+
+    def assistant(self, lineno: int, doc: dict[str, Any]) -> None:
+        msg = doc.get("message")
+        if not isinstance(msg, dict):
+            raise BadLine("assistant record without a message object")
+        usage = msg.get("usage")
+        if usage is None:
+            return  # nothing billed on this line
+        if not isinstance(usage, dict):
+            raise BadLine("message.usage is not an object")
+        model = msg.get("model")
+        if model == "<synthetic>" or doc.get("isApiErrorMessage") is True:
+            return  # written by Claude Code itself, not an API response
+        ts = agentlog.iso_ns(doc.get("timestamp"))
+        if ts is None:
+            raise BadLine("assistant record without a valid timestamp")
+        counts = {k: _count(usage, k, k in ("input_tokens", "output_tokens")) for k in _USAGE_KEYS}
+        trace = self.trace_of(doc)
+        msg_id = msg.get("id")
+        req_id = doc.get("requestId")
+        key = (
+            (str(msg_id), str(req_id or ""))
+            if isinstance(msg_id, str) and msg_id
+            else ("uuid", str(doc.get("uuid") or f"line {lineno}"))
+        )
+        total = sum(v or 0 for v in counts.values())
+        rank = (total, counts["output_tokens"] or 0)
+        m = self.messages.get((trace, key))
+        if m is None:
+            start = self.last_user_ns.get(trace, ts)
+            m = _Message(trace, key, lineno, min(start, ts), ts, lineno, doc, rank, doc)
+            self.messages[(trace, key)] = m
+        elif rank >= m.best_rank:
+            m.best, m.best_rank, m.best_line = doc, rank, lineno
+        m.lines += 1
+        m.end_ns = max(m.end_ns, ts)
+        for block in msg.get("content") or ():
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                tool_id = block.get("id")
+                if not isinstance(tool_id, str) or (trace, tool_id) in self.tools:
+                    continue
+                name = str(block.get("name") or "")
+                m.tool_uses[tool_id] = (name, block.get("input"))
+                self.tools[(trace, tool_id)] = _Tool(
+                    trace, key, name, block.get("input"), ts, lineno,
+                    user_wait=name in USER_WAIT_TOOLS,
+                )  # fmt: skip
+
+    def user(self, lineno: int, doc: dict[str, Any]) -> None:
+        ts = agentlog.iso_ns(doc.get("timestamp"))
+        if ts is None:
+            return
+        trace = self.trace_of(doc)
+        self.last_user_ns[trace] = ts
+        msg = doc.get("message")
+        content = msg.get("content") if isinstance(msg, dict) else None
+        if not isinstance(content, list):
+            return
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                tool = self.tools.get((trace, str(block.get("tool_use_id"))))
+                if tool is not None and tool.end_ns is None:
+                    tool.end_ns = max(ts, tool.start_ns)
+                    tool.is_error = block.get("is_error") is True
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        span_of: dict[tuple[str, tuple[str, str]], str] = {}
+        for (trace, key), m in self.messages.items():
+            span_id = agentlog.stable_id("claude-code", *key)
+            span_of[(trace, key)] = span_id
+            yield self.tick_row(m, span_id)
+        for (trace, tool_id), t in self.tools.items():
+            if t.end_ns is None:
+                continue  # no result yet: a later copy of the file will have it
+            attrs: dict[str, Any] = {
+                "tool_name": t.name,
+                "tool_use_id": tool_id,
+                "tool_input": agentlog.json_text(t.args) if t.args is not None else None,
+                agentlog.SOURCE: SOURCE,
+                agentlog.RANK: 1,
+                "session.id": self.session_of.get(trace),
+            }
+            if t.user_wait:
+                attrs[agentlog.USER_WAIT] = "true"
+            yield agentlog.span_row(
+                trace_id=trace,
+                span_id=agentlog.stable_id("claude-code-tool", tool_id),
+                parent_span_id=span_of.get((trace, t.tick_key)),
+                name="claude_code.tool",
+                start_ns=t.start_ns,
+                end_ns=t.end_ns,
+                status_code=2 if t.is_error else 1,
+                attributes=attrs,
+                service=SOURCE,
+                scope=SCOPE,
+                line=t.line,
+                parent_trace_id=self._parent(trace),
+            )
+
+    def _parent(self, trace: str) -> str | None:
+        session = self.session_of.get(trace)
+        return session if session and session != trace else None
+
+    def tick_row(self, m: _Message, span_id: str) -> tuple[Any, ...]:
+        doc = m.best
+        msg = doc["message"]
+        usage = msg["usage"]
+        model = msg.get("model")
+        cache = usage.get("cache_creation")
+        one_hour = cache.get("ephemeral_1h_input_tokens") if isinstance(cache, dict) else None
+        tool_calls = [
+            {"type": "tool_call", "id": tid, "name": name} for tid, (name, _) in m.tool_uses.items()
+        ]
+        total, _ = m.best_rank
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.request.model": model,
+            "gen_ai.response.model": agentlog.normalize_model(model)
+            if isinstance(model, str)
+            else None,
+            "gen_ai.response.id": msg.get("id"),
+            "anthropic.request_id": doc.get("requestId"),
+            "input_tokens": usage.get("input_tokens"),
+            "output_tokens": usage.get("output_tokens"),
+            "cache_read_tokens": usage.get("cache_read_input_tokens"),
+            "cache_creation_tokens": usage.get("cache_creation_input_tokens"),
+            agentlog.CACHE_WRITE_1H: one_hour if isinstance(one_hour, int) else None,
+            "cost_usd": doc.get("costUSD") if isinstance(doc.get("costUSD"), int | float) else None,
+            "ttft_ms": msg.get("ttftMs") if isinstance(msg.get("ttftMs"), int | float) else None,
+            "stop_reason": msg.get("stop_reason"),
+            "gen_ai.output.messages": agentlog.json_text(tool_calls) if tool_calls else None,
+            "session.id": self.session_of.get(m.trace),
+            "gen_ai.agent.name": self.agent_of.get(m.trace, SOURCE),
+            "service_tier": usage.get("service_tier"),
+            "speed": usage.get("speed"),
+            "claude_code.version": doc.get("version"),
+            agentlog.SOURCE: SOURCE,
+            # More tokens first (the final streamed line), then more lines seen.
+            agentlog.RANK: total * 10_000 + min(m.lines, 9_999),
+        }
+        return agentlog.span_row(
+            trace_id=m.trace,
+            span_id=span_id,
+            name="claude_code.llm_request",
+            start_ns=m.start_ns,
+            end_ns=m.end_ns,
+            attributes=attrs,
+            service=SOURCE,
+            scope=SCOPE,
+            line=m.best_line,
+            parent_trace_id=self._parent(m.trace),
+        )
+
+
+def _subagent_type(path: Path) -> str | None:
+    """`agent-<id>.meta.json` beside a subagent transcript names its type (2.1.x)."""
+    meta = path.with_name(path.name.removesuffix(".jsonl") + ".meta.json")
+    try:
+        doc = orjson.loads(meta.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    kind = doc.get("agentType") if isinstance(doc, dict) else None
+    return kind if isinstance(kind, str) and kind else None
+
+
+def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
+    """Yield span batches for one transcript. Every line is a record; unreadable lines are
+    quarantined, unknown record types (newer Claude Code builds) are skipped without complaint."""
+    reader = _Reader(path, bad)
+    records = nbad = 0
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        records += 1
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            nbad += 1
+            bad(
+                lineno,
+                f"malformed JSON ({exc.args[0] if exc.args else exc})",
+                agentlog.excerpt(raw),
+            )
+            continue
+        if not isinstance(doc, dict):
+            nbad += 1
+            bad(lineno, "not a JSON object", agentlog.excerpt(raw))
+            continue
+        try:
+            reader.line(lineno, doc)
+        except BadLine as exc:
+            nbad += 1
+            bad(lineno, str(exc), agentlog.excerpt(raw))
+    batcher = SpanBatcher()
+    for row in reader.rows():
+        batcher.add(row)
+        if batcher.full():
+            yield batcher.take(), 0, 0
+    yield batcher.take(), records, nbad

@@ -1,0 +1,295 @@
+"""OpenAI Codex CLI rollouts (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl`) as canonical
+spans (FORMATS.md §5.3).
+
+- A thread (session_meta.id) is a run; a `thread_spawn` subagent's thread is a child run linked
+  to its parent thread.
+- A tick is a `token_count` event whose cumulative `total_token_usage` advanced: Codex re-emits
+  unchanged totals for UI and rate-limit refreshes, and counting those double-counts. The tick's
+  usage is `last_token_usage`, or the difference of the cumulative totals when it is absent; when
+  the totals go backwards (resume, fork) `last` is taken as it is. Input is inclusive of cached
+  input, output inclusive of reasoning (OpenAI semantics).
+- The span id hashes (thread, event timestamp, cumulative totals), so the same event in a
+  snapshot copy of the thread or in a grown file is stored once.
+- Tool calls are `function_call`/`custom_tool_call` → matching `*_output` by call_id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from agentprof.sources import agentlog
+from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
+
+SOURCE = "codex"
+SCOPE = "agentprof.codex"
+FALLBACK_MODEL = "gpt-5"
+ROLLOUT_TYPES = frozenset(
+    {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
+)
+_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+_CALLS = {"function_call": "function_call_output", "custom_tool_call": "custom_tool_call_output"}
+_OUTPUTS = frozenset(_CALLS.values())
+
+
+def looks_like(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and doc.get("type") in ROLLOUT_TYPES
+        and isinstance(doc.get("payload"), dict)
+        and "timestamp" in doc
+    )
+
+
+class BadLine(ValueError):
+    pass
+
+
+def _usage(value: Any, what: str) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadLine(f"{what} is not an object")
+    out = []
+    for key in _FIELDS:
+        v = value.get(key, 0)
+        if v is None:
+            v = 0
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            raise BadLine(f"{what}.{key} {str(v)[:40]!r} is not a token count")
+        out.append(int(v))
+    return tuple(out)
+
+
+@dataclass
+class _Tool:
+    call_id: str
+    name: str
+    args: Any
+    start_ns: int
+    line: int
+    tick: int  # index of the tick that requested it (the next one emitted)
+    end_ns: int | None = None
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.thread = path.stem
+        self.parent: str | None = None
+        self.agent: str = SOURCE
+        self.model: str | None = None
+        self.provider = "openai"
+        self.prev_total: tuple[int, ...] | None = None
+        self.last_input_ns: int | None = None
+        self.response_start_ns: int | None = None
+        self.ticks: list[tuple[Any, ...]] = []
+        self.tick_calls: list[str] = []
+        self.tools: dict[str, _Tool] = {}
+        self.version: str | None = None
+
+    def line(self, lineno: int, doc: dict[str, Any]) -> None:
+        kind = doc.get("type")
+        payload = doc.get("payload")
+        if kind not in ROLLOUT_TYPES:
+            return  # a record type from a newer Codex: not ours to judge
+        if not isinstance(payload, dict):
+            raise BadLine(f"{kind} record without a payload object")
+        ts = agentlog.iso_ns(doc.get("timestamp"))
+        if kind == "session_meta":
+            self.meta(payload)
+        elif kind == "turn_context":
+            if isinstance(payload.get("model"), str):
+                self.model = payload["model"]
+        elif kind == "response_item":
+            if ts is not None:
+                self.item(lineno, ts, payload)
+        elif kind == "event_msg":
+            sub = payload.get("type")
+            if sub == "token_count":
+                if ts is None:
+                    raise BadLine("token_count without a valid timestamp")
+                self.token_count(lineno, ts, payload)
+            elif sub == "user_message" and ts is not None:
+                self.last_input_ns = ts
+                self.response_start_ns = None
+
+    def meta(self, p: dict[str, Any]) -> None:
+        if isinstance(p.get("id"), str) and p["id"]:
+            self.thread = p["id"]
+        if isinstance(p.get("model_provider"), str):
+            self.provider = p["model_provider"]
+        self.version = p.get("cli_version") if isinstance(p.get("cli_version"), str) else None
+        source = p.get("source")
+        spawn = source.get("subagent") if isinstance(source, dict) else None
+        spawn = spawn.get("thread_spawn") if isinstance(spawn, dict) else None
+        if isinstance(spawn, dict) and isinstance(spawn.get("parent_thread_id"), str):
+            self.parent = spawn["parent_thread_id"]
+            role = spawn.get("agent_role") or spawn.get("agent_nickname")
+            self.agent = str(role) if role else "subagent"
+        elif isinstance(p.get("agent_role"), str):
+            self.agent = p["agent_role"]
+
+    def item(self, lineno: int, ts: int, p: dict[str, Any]) -> None:
+        kind = p.get("type")
+        if kind in _CALLS:
+            self._response_began()
+            call_id = p.get("call_id")
+            if isinstance(call_id, str) and call_id not in self.tools:
+                args = p.get("arguments", p.get("input"))
+                name = str(p.get("name") or kind)
+                self.tools[call_id] = _Tool(call_id, name, args, ts, lineno, len(self.ticks))
+                self.tick_calls.append(call_id)
+        elif kind in _OUTPUTS:
+            tool = self.tools.get(str(p.get("call_id")))
+            if tool is not None and tool.end_ns is None:
+                tool.end_ns = max(ts, tool.start_ns)
+            self.last_input_ns = ts
+            self.response_start_ns = None
+        elif kind == "message" and p.get("role") == "user":
+            self.last_input_ns = ts
+            self.response_start_ns = None
+        elif kind in ("reasoning", "message", "web_search_call", "local_shell_call"):
+            self._response_began()
+
+    def _response_began(self) -> None:
+        if self.response_start_ns is None:
+            self.response_start_ns = self.last_input_ns
+
+    def token_count(self, lineno: int, ts: int, p: dict[str, Any]) -> None:
+        info = p.get("info")
+        if info is None:
+            return  # a rate-limit-only update
+        if not isinstance(info, dict):
+            raise BadLine("token_count info is not an object")
+        total = _usage(info.get("total_token_usage"), "total_token_usage")
+        last = _usage(info.get("last_token_usage"), "last_token_usage")
+        if total is not None and total == self.prev_total:
+            return  # re-emitted unchanged totals: not a new response
+        if last is not None:
+            delta = last
+        elif total is not None:
+            prev = self.prev_total or (0,) * len(_FIELDS)
+            delta = tuple(t - q for t, q in zip(total, prev, strict=True))
+            if min(delta) < 0:
+                delta = total
+        else:
+            return
+        if total is not None:
+            self.prev_total = total
+        if not any(delta):
+            return
+        model = info.get("model") if isinstance(info.get("model"), str) else self.model
+        start = self.response_start_ns or self.last_input_ns or ts
+        inp, cached, out, reasoning = delta
+        cached = min(cached, inp)
+        tool_calls = [
+            {"type": "tool_call", "id": c, "name": self.tools[c].name} for c in self.tick_calls
+        ]
+        span_id = agentlog.stable_id("codex", self.thread, ts, total, last)
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": self.provider,
+            "gen_ai.request.model": model or FALLBACK_MODEL,
+            "gen_ai.response.model": model or FALLBACK_MODEL,
+            "gen_ai.usage.input_tokens": inp,
+            "gen_ai.usage.cache_read.input_tokens": cached,
+            "gen_ai.usage.output_tokens": out,
+            "gen_ai.usage.reasoning.output_tokens": reasoning,
+            "gen_ai.output.messages": agentlog.json_text(tool_calls) if tool_calls else None,
+            "gen_ai.agent.name": self.agent,
+            "session.id": self.thread,
+            "codex.model_fallback": "true" if model is None else None,
+            "codex.cli_version": self.version,
+            agentlog.SOURCE: SOURCE,
+            agentlog.RANK: 1,
+        }
+        self.ticks.append(
+            (span_id, min(start, ts), ts, attrs, lineno),
+        )
+        self.tick_calls = []
+        self.last_input_ns = ts
+        self.response_start_ns = None
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        span_ids = [t[0] for t in self.ticks]
+        for span_id, start, end, attrs, lineno in self.ticks:
+            yield agentlog.span_row(
+                trace_id=self.thread,
+                span_id=span_id,
+                name="codex.response",
+                start_ns=start,
+                end_ns=end,
+                attributes=attrs,
+                service=SOURCE,
+                scope=SCOPE,
+                line=lineno,
+                parent_trace_id=self.parent,
+            )
+        for tool in self.tools.values():
+            if tool.end_ns is None:
+                continue
+            args = tool.args if isinstance(tool.args, str) or tool.args is None else None
+            yield agentlog.span_row(
+                trace_id=self.thread,
+                span_id=agentlog.stable_id("codex-tool", self.thread, tool.call_id),
+                parent_span_id=span_ids[tool.tick] if tool.tick < len(span_ids) else None,
+                name="execute_tool " + tool.name,
+                start_ns=tool.start_ns,
+                end_ns=tool.end_ns,
+                attributes={
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": tool.name,
+                    "gen_ai.tool.call.id": tool.call_id,
+                    "gen_ai.tool.call.arguments": args
+                    if args is not None
+                    else agentlog.json_text(tool.args),
+                    "session.id": self.thread,
+                    agentlog.SOURCE: SOURCE,
+                    agentlog.RANK: 1,
+                },
+                service=SOURCE,
+                scope=SCOPE,
+                line=tool.line,
+                parent_trace_id=self.parent,
+            )
+
+
+def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
+    """Yield span batches for one rollout file; unreadable lines are quarantined and unknown
+    record types skipped."""
+    reader = _Reader(path)
+    records = nbad = 0
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        records += 1
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            nbad += 1
+            bad(
+                lineno,
+                f"malformed JSON ({exc.args[0] if exc.args else exc})",
+                agentlog.excerpt(raw),
+            )
+            continue
+        if not isinstance(doc, dict):
+            nbad += 1
+            bad(lineno, "not a JSON object", agentlog.excerpt(raw))
+            continue
+        try:
+            reader.line(lineno, doc)
+        except BadLine as exc:
+            nbad += 1
+            bad(lineno, str(exc), agentlog.excerpt(raw))
+    batcher = SpanBatcher()
+    for row in reader.rows():
+        batcher.add(row)
+        if batcher.full():
+            yield batcher.take(), 0, 0
+    yield batcher.take(), records, nbad

@@ -1,0 +1,13 @@
+-- Bottleneck distribution
+-- Runs, cost and achievable saving per primary bottleneck (the saving of each run's primary lever;
+-- secondary findings are not added, so a lever is never counted twice).
+select
+    v.bottleneck,
+    count(*) as runs,
+    sum(r.cost_usd) as cost_usd,
+    sum(v.saving_usd) as saving_usd,
+    sum(v.saving_ms) as saving_ms
+from diag_verdicts v
+join diag_runs r using (run_id)
+group by v.bottleneck
+order by count(*) desc, v.bottleneck

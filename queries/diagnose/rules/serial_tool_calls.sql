@@ -1,0 +1,23 @@
+-- Rule: serial independent tool calls
+-- Signature: a tick requested several tool calls and they ran one after another (their union is
+-- longer than the longest call), and parallel dispatch would save at least $min_saving_ms (100 ms)
+-- over the run.
+-- Saving: per tick, union − longest call (three calls of 300, 500 and 700 ms run serially: 800 ms).
+insert into diag_findings
+select
+    run_id,
+    'serial_tool_calls',
+    false,
+    string_agg(format('tick {}: {} calls ({}) took {} one after another; in parallel {}',
+                      tick, calls, array_to_string(list_transform(tool_names, lambda n: coalesce(n, '?')), ', '),
+                      ms_text(union_ms), ms_text(longest_ms)),
+               '; ' order by tick),
+    'dispatch the tool calls of one tick concurrently (they were requested together, so none waits on another''s result)',
+    null,
+    sum(union_ms - longest_ms),
+    list(tick order by tick),
+    flatten(list(span_ids order by tick))
+from diag_tool_ticks
+where calls >= 2 and union_ms - longest_ms > 0
+group by run_id
+having sum(union_ms - longest_ms) >= $min_saving_ms

@@ -1,0 +1,48 @@
+-- Diagnosis scope
+-- The runs to diagnose ($run_id, or the $since/$until/$source/$agent filters of `runs`), with the
+-- numbers every rule reads: wall-clock split, token cost, and the tick count of comparable runs
+-- (same source and agent) so "too many ticks" can be judged against what similar runs needed.
+-- Comparable runs are counted over the whole database, not only the scope, so one run diagnosed
+-- alone gets the same verdict as in the fleet view.
+create or replace temp table diag_runs as
+with tick_counts as (
+    select run_id, count(*) as ticks, sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks
+    from ticks group by run_id
+),
+fleet as (
+    select r.run_id, r.source, coalesce(r.agent, '') as agent, coalesce(t.ticks, 0) as ticks
+    from runs r left join tick_counts t using (run_id)
+),
+selected as (
+    select r.*
+    from runs r
+    where ($run_id is null or r.run_id = $run_id)
+      and ($since is null or r.started_at >= $since)
+      and ($until is null or r.started_at < $until)
+      and ($source is null or r.source = $source)
+      and ($agent is null or r.agent = $agent)
+),
+comparable as (
+    -- Median ticks of all runs of the same source and agent (the run itself included: one median per
+    -- group keeps this linear in the fleet; with three or more other runs it barely moves).
+    select source, agent, count(*) - 1 as comparable_runs, median(ticks) as comparable_median_ticks
+    from fleet group by source, agent
+)
+select
+    s.run_id,
+    s.source,
+    s.agent,
+    s.started_at,
+    s.wall_ms,
+    s.model_ms,
+    s.tool_ms,
+    s.tool_serial_ms,
+    s.harness_ms,
+    s.status,
+    coalesce(t.ticks, 0) as ticks,
+    t.cost_usd,
+    coalesce(c.comparable_runs, 0) as comparable_runs,
+    c.comparable_median_ticks
+from selected s
+left join tick_counts t using (run_id)
+left join comparable c on c.source = s.source and c.agent = coalesce(s.agent, '')

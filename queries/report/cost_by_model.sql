@@ -1,0 +1,31 @@
+-- Cost by model
+-- Per model (the response model of each tick): ticks, runs using it, total cost, cost per tick,
+-- p50/p95 tick latency, tokens by class and the token-weighted cache hit ratio (cache reads ÷ all
+-- input tokens; NULL when no tick of that model reported a cache count). Same filters as report/runs.
+select
+    t.model,
+    count(*) as ticks,
+    count(distinct t.run_id) as runs,
+    sum(t.cost_usd) as cost_usd,
+    avg(t.cost_usd) as cost_per_tick_usd,
+    quantile_cont(t.latency_ms, 0.5) as latency_p50_ms,
+    quantile_cont(t.latency_ms, 0.95) as latency_p95_ms,
+    sum(t.input_uncached_tokens) as input_uncached_tokens,
+    sum(t.cache_read_tokens) as cache_read_tokens,
+    case when count(t.cache_write_5m_tokens) + count(t.cache_write_1h_tokens) > 0
+         then coalesce(sum(t.cache_write_5m_tokens), 0) + coalesce(sum(t.cache_write_1h_tokens), 0) end
+        as cache_write_tokens,
+    sum(t.output_tokens) as output_tokens,
+    case when count(t.cache_read_tokens) + count(t.cache_write_5m_tokens) + count(t.cache_write_1h_tokens) > 0
+         then coalesce(sum(t.cache_read_tokens), 0) / nullif(
+                coalesce(sum(t.input_uncached_tokens), 0) + coalesce(sum(t.cache_read_tokens), 0)
+              + coalesce(sum(t.cache_write_5m_tokens), 0) + coalesce(sum(t.cache_write_1h_tokens), 0), 0)
+    end as cache_hit_ratio
+from ticks t
+join runs r using (run_id)
+where ($since is null or r.started_at >= $since)
+  and ($until is null or r.started_at < $until)
+  and ($source is null or r.source = $source)
+  and ($agent is null or r.agent = $agent)
+group by t.model
+order by coalesce(sum(t.cost_usd), -1) desc, t.model nulls last

@@ -1,0 +1,51 @@
+-- Fleet totals
+-- One row for the selected runs: counts, tokens by class, cost, wall-clock and its split, and the
+-- fleet cache hit ratio (token-weighted: cache reads ÷ all input tokens; NULL when no tick reported
+-- a cache count). cost_usd sums priced ticks; unpriced_runs counts runs with no priced tick at all.
+-- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent, as in report/runs.
+with sel as (
+    select * from runs
+    where ($since is null or started_at >= $since)
+      and ($until is null or started_at < $until)
+      and ($source is null or source = $source)
+      and ($agent is null or agent = $agent)
+),
+t as (
+    select
+        count(*) as ticks,
+        sum(input_uncached_tokens) as input_uncached_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        case when count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
+             then coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0) end
+            as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(cost_usd) as cost_usd,
+        case when count(cache_read_tokens) + count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
+             then coalesce(sum(cache_read_tokens), 0) / nullif(
+                    coalesce(sum(input_uncached_tokens), 0) + coalesce(sum(cache_read_tokens), 0)
+                  + coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0), 0)
+        end as cache_hit_ratio
+    from ticks where run_id in (select run_id from sel)
+),
+priced as (
+    select count(distinct run_id) as priced_runs
+    from ticks where cost_usd is not null and run_id in (select run_id from sel)
+)
+select
+    (select count(*) from sel) as runs,
+    t.ticks,
+    (select count(*) from tool_calls where run_id in (select run_id from sel)) as tool_calls,
+    t.input_uncached_tokens,
+    t.cache_read_tokens,
+    t.cache_write_tokens,
+    t.output_tokens,
+    t.cost_usd,
+    (select count(*) from sel) - priced.priced_runs as unpriced_runs,
+    (select sum(wall_ms) from sel) as wall_ms,
+    (select sum(model_ms) from sel) as model_ms,
+    (select sum(tool_ms) from sel) as tool_ms,
+    (select sum(harness_ms) from sel) as harness_ms,
+    t.cache_hit_ratio,
+    (select strftime(min(started_at), '%Y-%m-%dT%H:%M:%SZ') from sel) as first_started_at,
+    (select strftime(max(started_at), '%Y-%m-%dT%H:%M:%SZ') from sel) as last_started_at
+from t, priced

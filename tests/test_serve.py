@@ -1,0 +1,527 @@
+"""`agentprof serve` end to end: a real server process on a free loopback port, the real
+OpenTelemetry SDK and its OTLP/HTTP exporter, raw HTTP for everything an exporter would not send."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.conftest import ROOT, ingest_json, runs_json, ticks_json
+
+CC_LOGS = ROOT.parent / "shared" / "docs" / "format-examples" / "claude_code_otel_logs.json"
+PB = "application/x-protobuf"
+JSON = "application/json"
+
+
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_server_outlives_its_test():
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+class Server:
+    """`python -m agentprof serve` on a free port; stderr collected by a thread."""
+
+    def __init__(self, db: Path, *extra: str) -> None:
+        self.db = db
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agentprof", "serve", "--db", str(db), "--port", "0", *extra],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+        )
+        _STARTED.append(self.proc)
+        self._listening = threading.Event()
+        self.port = 0
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self._listening.wait(30), "".join(self.lines)
+        assert self.port
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            if "listening on http://127.0.0.1:" in line:
+                self.port = int(line.split("127.0.0.1:")[1].split()[0])
+                self._listening.set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(60)
+        time.sleep(0.05)  # let the reader thread take the last lines
+        return code
+
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+
+def post(
+    url: str, body: bytes, content_type: str = PB, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def status_message(body: bytes) -> str:
+    """The message of a protobuf google.rpc.Status (field 2) or its JSON form."""
+    if body.startswith(b"{"):
+        return str(json.loads(body)["message"])
+    from google.rpc.status_pb2 import Status
+
+    status = Status()
+    status.ParseFromString(body)
+    return str(status.message)
+
+
+def agent_spans(exporters: list[Any], seed: int = 1) -> None:
+    """One agent run through the real SDK: two chat ticks with a tool call between them."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "serve-test-agent"}))
+    for exporter in exporters:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("serve-test")
+    rng = random.Random(seed)
+    with tracer.start_as_current_span("invoke_agent helper") as root:
+        root.set_attribute("gen_ai.agent.name", "helper")
+        for tick in range(2):
+            with tracer.start_as_current_span("chat claude-sonnet-4-5") as chat:
+                chat.set_attribute("gen_ai.operation.name", "chat")
+                chat.set_attribute("gen_ai.provider.name", "anthropic")
+                chat.set_attribute("gen_ai.request.model", "claude-sonnet-4-5")
+                chat.set_attribute("gen_ai.usage.input_tokens", 1000 + 500 * tick)
+                chat.set_attribute("gen_ai.usage.cache_read.input_tokens", 800 * tick)
+                chat.set_attribute("gen_ai.usage.output_tokens", rng.randint(10, 99))
+            if tick == 0:
+                with tracer.start_as_current_span("execute_tool search") as tool:
+                    tool.set_attribute("gen_ai.operation.name", "execute_tool")
+                    tool.set_attribute("gen_ai.tool.name", "search")
+    provider.shutdown()
+
+
+def otlp_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
+    """OTLP/JSON: the proto3 JSON mapping with hex ids and integer enums (FORMATS.md §1.1)."""
+    doc = MessageToDict(request, use_integers_for_enums=True)
+    for rs in doc["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for span in ss["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    if key in span:
+                        span[key] = base64.b64decode(span[key]).hex()
+    return doc
+
+
+def ledger(db: Path) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    runs = runs_json(db)
+    return runs, [ticks_json(db, r["run_id"]) for r in runs]
+
+
+def span_counts(db: Path) -> tuple[int, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        total, unique = con.execute(
+            "select count(*), count(distinct (trace_id, span_id)) from spans"
+        ).fetchone()  # type: ignore[misc]
+    finally:
+        con.close()
+    return int(total), int(unique)
+
+
+def stored_ids(db: Path) -> list[tuple[str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [(t, s) for t, s in con.execute("select trace_id, span_id from spans").fetchall()]
+    finally:
+        con.close()
+
+
+def synthetic_request(batch: int, spans: int, trace: str | None = None) -> bytes:
+    """A protobuf body of `spans` spans with ids derived from `batch` (so a resend is a retry)."""
+    req = ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    attr = rs.resource.attributes.add()
+    attr.key, attr.value.string_value = "service.name", "load"
+    ss = rs.scope_spans.add()
+    for i in range(spans):
+        span = ss.spans.add()
+        span.trace_id = bytes.fromhex(trace or f"{batch:032x}")
+        span.span_id = bytes.fromhex(f"{batch:08x}{i:08x}")
+        span.name = "chat gpt-4o"
+        span.start_time_unix_nano = 1_763_720_000_000_000_000 + i * 1000
+        span.end_time_unix_nano = span.start_time_unix_nano + 500
+        for key, value in (("gen_ai.operation.name", "chat"), ("gen_ai.request.model", "gpt-4o")):
+            a = span.attributes.add()
+            a.key, a.value.string_value = key, value
+        a = span.attributes.add()
+        a.key, a.value.int_value = "gen_ai.usage.input_tokens", 100 + i
+    return bytes(req.SerializeToString())
+
+
+# --- the SDK's exporter, protobuf and JSON ---------------------------------------------------
+
+
+def test_sdk_protobuf_export_gives_the_same_ledger_as_ingesting_the_spans_from_a_file(tmp_path):
+    server = Server(tmp_path / "served.duckdb")
+    memory = InMemorySpanExporter()
+    agent_spans([OTLPSpanExporter(endpoint=f"{server.url}/v1/traces"), memory])
+    assert server.stop() == 0, server.stderr()
+    spans = memory.get_finished_spans()
+    assert len(spans) == 4
+    file = tmp_path / "same.binpb"
+    file.write_bytes(encode_spans(spans).SerializeToString())
+    ingest_json(tmp_path / "file.duckdb", file)
+    served = ledger(tmp_path / "served.duckdb")
+    assert served == ledger(tmp_path / "file.duckdb")
+    runs, ticks = served
+    assert [r["ticks"] for r in runs] == [2] and [r["tool_calls"] for r in runs] == [1]
+    assert [t["cache_read_tokens"] for t in ticks[0]] == [0, 800]
+    assert "served 4 requests" in server.stderr()
+    assert not list((tmp_path / "served.duckdb.spool").glob("*.seg"))
+
+
+def test_otlp_json_gzip_export_gives_the_same_ledger_and_a_json_response(tmp_path):
+    memory = InMemorySpanExporter()
+    agent_spans([memory], seed=2)
+    doc = otlp_json(encode_spans(memory.get_finished_spans()))
+    body = json.dumps(doc).encode()
+    server = Server(tmp_path / "served.duckdb")
+    status, headers, reply = post(
+        f"{server.url}/v1/traces",
+        gzip.compress(body),
+        JSON,
+        {"Content-Encoding": "gzip"},
+    )
+    assert (status, headers["Content-Type"], reply) == (200, JSON, b"{}")
+    assert server.stop() == 0
+    file = tmp_path / "same.json"
+    file.write_bytes(body)
+    ingest_json(tmp_path / "file.duckdb", file)
+    assert ledger(tmp_path / "served.duckdb") == ledger(tmp_path / "file.duckdb")
+
+
+def test_a_retried_request_stores_its_spans_once_and_logs_are_kept(tmp_path):
+    server = Server(tmp_path / "s.duckdb")
+    body = synthetic_request(7, 5)
+    for _ in range(3):
+        status, _, reply = post(f"{server.url}/v1/traces", body)
+        assert status == 200
+        assert ExportTraceServiceResponse.FromString(reply).partial_success.rejected_spans == 0
+    logs = CC_LOGS.read_bytes()
+    for _ in range(2):
+        assert post(f"{server.url}/v1/logs", logs, JSON)[0] == 200
+    pb_logs = ExportLogsServiceRequest()
+    record = pb_logs.resource_logs.add().scope_logs.add().log_records.add()
+    record.body.string_value = "claude_code.api_request"
+    record.time_unix_nano = 1_786_200_000_000_000_000
+    assert post(f"{server.url}/v1/logs", pb_logs.SerializeToString())[0] == 200
+    assert server.stop() == 0
+    assert span_counts(tmp_path / "s.duckdb") == (5, 5)
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    rows = con.execute(
+        "select event_name, attributes['input_tokens'], service_name from logs "
+        "order by time_ns, event_name"
+    ).fetchall()
+    con.close()
+    assert rows == [
+        ("claude_code.api_request", None, None),
+        ("api_request", "3", "claude-code"),
+        ("tool_result", None, "claude-code"),
+    ]
+
+
+# --- what an exporter should never send ----------------------------------------------------
+
+
+def test_bad_bodies_get_400_with_a_reason_and_are_quarantined(tmp_path):
+    server = Server(tmp_path / "s.duckdb")
+    url = f"{server.url}/v1/traces"
+    cases = [
+        (b"\xff\xff\xff garbage", PB, "protobuf ExportTraceServiceRequest does not parse"),
+        (b"{not json", JSON, "malformed JSON"),
+        (b"[1, 2]", JSON, "not an OTLP/JSON trace request: a JSON list"),
+        (b'{"resourceLogs": []}', JSON, "an OTLP logs export, not traces"),
+        (b'{"resourceSpans": [1]}', JSON, "malformed OTLP/JSON trace request"),
+        (
+            b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"1"}]}]}]}',
+            JSON,
+            "every span is malformed (1); first: bad span: traceId 'xyz' is not 32 hex",
+        ),
+        (gzip.compress(b"x")[:-4], PB, "body is not valid gzip"),
+    ]
+    replies: list[str] = []
+    for body, ctype, reason in cases:
+        headers = {"Content-Encoding": "gzip"} if body.startswith(b"\x1f\x8b") else {}
+        status, reply_headers, reply = post(url, body, ctype, headers)
+        assert status == 400, (body, reply)
+        assert reply_headers["Content-Type"] == ctype
+        assert reason in status_message(reply), status_message(reply)
+        replies.append(status_message(reply))
+    # Partial success: one good span, one with a 3-byte span id.
+    good = synthetic_request(1, 1)
+    req = ExportTraceServiceRequest.FromString(good)
+    req.resource_spans[0].scope_spans[0].spans.add().CopyFrom(
+        req.resource_spans[0].scope_spans[0].spans[0]
+    )
+    req.resource_spans[0].scope_spans[0].spans[1].span_id = b"abc"
+    status, _, reply = post(url, req.SerializeToString())
+    partial = ExportTraceServiceResponse.FromString(reply).partial_success
+    assert (status, partial.rejected_spans) == (200, 1)
+    assert partial.error_message == "1 spans rejected; first: span_id has 3 bytes, expected 8"
+    assert server.stop() == 0
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    refused = con.execute(
+        "select path, reason from quarantine where path like 'serve:%' order by line"
+    ).fetchall()
+    spans = con.execute("select reason from quarantine where path not like 'serve:%'").fetchall()
+    con.close()
+    assert [path for path, _ in refused] == ["serve:/v1/traces"] * len(cases)
+    assert [reason for _, reason in refused] == replies
+    assert spans == [("bad span: span_id has 3 bytes, expected 8",)]
+    assert span_counts(tmp_path / "s.duckdb") == (1, 1)
+
+
+def test_wrong_content_type_or_encoding_gets_415(tmp_path):
+    server = Server(tmp_path / "s.duckdb")
+    url = f"{server.url}/v1/traces"
+    body = synthetic_request(1, 1)
+    status, _, reply = post(url, body, "text/plain")
+    assert status == 415
+    assert "unsupported Content-Type 'text/plain'" in status_message(reply)
+    status, _, reply = post(url, body, PB, {"Content-Encoding": "br"})
+    assert (status, status_message(reply)) == (
+        415,
+        "unsupported Content-Encoding 'br'; send gzip or none",
+    )
+    # Parameters on the media type are fine.
+    assert post(url, b'{"resourceSpans":[]}', "application/json; charset=utf-8")[0] == 200
+    assert server.stop() == 0
+
+
+def test_oversize_bodies_and_gzip_bombs_get_413(tmp_path):
+    server = Server(tmp_path / "s.duckdb", "--max-body-mb", "0.1", "--max-decoded-mb", "1")
+    url = f"{server.url}/v1/traces"
+    status, _, reply = post(url, b"\x0a" * 200_000)
+    assert (status, status_message(reply)) == (413, "body is larger than 100,000 bytes")
+    bomb = gzip.compress(b"\x00" * 50_000_000)
+    assert len(bomb) < 100_000
+    status, _, reply = post(url, bomb, PB, {"Content-Encoding": "gzip"})
+    assert (status, status_message(reply)) == (
+        413,
+        "body decompresses to more than 1,000,000 bytes",
+    )
+    # The server is still fine afterwards.
+    assert post(url, synthetic_request(3, 2))[0] == 200
+    assert server.stop() == 0
+    assert span_counts(tmp_path / "s.duckdb") == (2, 2)
+
+
+# --- concurrency, readers, crashes ---------------------------------------------------------
+
+
+def _load(url: str, first: int, count: int, acked: list[int], stop: threading.Event) -> None:
+    for batch in range(first, first + count):
+        if stop.is_set():
+            return
+        try:
+            status, _, _ = post(url, synthetic_request(batch, 20))
+        except OSError:
+            return  # the server went away mid-request: not acknowledged
+        if status == 200:
+            acked.append(batch)
+
+
+def test_concurrent_clients_lose_nothing_and_readers_work_while_serving(tmp_path):
+    db = tmp_path / "s.duckdb"
+    server = Server(db)
+    acked: list[int] = []
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_load, args=(f"{server.url}/v1/traces", t * 1000, 25, acked, stop))
+        for t in range(6)
+    ]
+    for t in threads:
+        t.start()
+    # `agentprof runs` in another process while the server is taking requests and writing.
+    time.sleep(1.5)
+    reader = subprocess.run(
+        [sys.executable, "-m", "agentprof", "runs", "--db", str(db), "--json", "--wait", "30"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert reader.returncode == 0, reader.stderr
+    assert "runs" in json.loads(reader.stdout)
+    for t in threads:
+        t.join()
+    assert server.stop(signal.SIGINT) == 0, server.stderr()
+    assert len(acked) == 150
+    assert span_counts(db) == (150 * 20, 150 * 20)
+
+
+def test_kill_9_during_load_then_restart_keeps_every_acknowledged_span_exactly_once(tmp_path):
+    db = tmp_path / "s.duckdb"
+    server = Server(db)
+    acked: list[int] = []
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=_load, args=(f"{server.url}/v1/traces", t * 10_000, 10_000, acked, stop)
+        )
+        for t in range(4)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 20
+    while len(acked) < 60 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.proc.kill()
+    server.proc.wait(10)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acked) >= 60
+    restarted = Server(db)
+    # A client retries what was not acknowledged; a retry of an acknowledged batch is harmless.
+    assert post(f"{restarted.url}/v1/traces", synthetic_request(acked[0], 20))[0] == 200
+    assert restarted.stop() == 0, restarted.stderr()
+    ids = stored_ids(db)
+    assert len(ids) == len(set(ids))
+    present = {(t, s) for t, s in ids}
+    for batch in acked:
+        for i in range(20):
+            assert (f"{batch:032x}", f"{batch:08x}{i:08x}") in present
+    assert not list((tmp_path / "s.duckdb.spool").glob("*.seg"))
+    assert not list((tmp_path / "s.duckdb.spool").glob("*.open"))
+
+
+def test_a_second_server_on_the_same_spool_is_refused(tmp_path):
+    server = Server(tmp_path / "s.duckdb")
+    second = subprocess.run(
+        [sys.executable, "-m", "agentprof", "serve", "--db", str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    assert second.returncode == 1
+    assert second.stderr.strip().endswith(
+        "another `agentprof serve` is using this spool; stop it first"
+    )
+    assert server.stop() == 0
+
+
+def test_a_non_loopback_host_is_warned_about(tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentprof", "serve", "--db", str(tmp_path / "s.duckdb")]
+        + ["--host", "0.0.0.0", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    assert first.startswith("warning: listening on 0.0.0.0: anyone who can reach it")
+
+
+@pytest.mark.parametrize("port", ["-1", "70000"])
+def test_a_bad_port_is_a_usage_error(tmp_path, port):
+    ran = subprocess.run(
+        [sys.executable, "-m", "agentprof", "serve", "--db", str(tmp_path / "s.duckdb")]
+        + ["--port", port],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert ran.returncode == 2
+
+
+def test_a_protobuf_body_that_starts_like_json_is_stored_as_protobuf(tmp_path):
+    # A ResourceSpans of exactly 123 bytes makes the body start with b"\n{": the framed reader
+    # would take it for JSON unless serve guards it.
+    body = b""
+    for pad in range(100):
+        req = ExportTraceServiceRequest()
+        span = req.resource_spans.add().scope_spans.add().spans.add()
+        span.trace_id = bytes.fromhex(f"{5:032x}")
+        span.span_id = bytes.fromhex(f"{5:08x}{0:08x}")
+        span.name = "x" * pad
+        span.start_time_unix_nano, span.end_time_unix_nano = 1_763_720_000_000_000_000, 1
+        body = req.SerializeToString()
+        if body.startswith(b"\n{"):
+            break
+    assert body.startswith(b"\n{")
+    server = Server(tmp_path / "s.duckdb")
+    assert post(f"{server.url}/v1/traces", body)[0] == 200
+    assert server.stop() == 0
+    assert stored_ids(tmp_path / "s.duckdb") == [(f"{5:032x}", f"{5:08x}{0:08x}")]
+
+
+def test_bad_log_bodies_get_400_and_nothing_is_stored(tmp_path):
+    server = Server(tmp_path / "s.duckdb")
+    url = f"{server.url}/v1/logs"
+    cases = [
+        (b'{"resourceSpans": []}', "malformed OTLP/JSON logs request (not an ExportLogs"),
+        (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[1]}]}]}]}', "malformed"),
+        (b"\x0a\x05\xff", "protobuf ExportLogsServiceRequest does not parse"),
+    ]
+    for body, reason in cases:
+        ctype = JSON if body.startswith(b"{") else PB
+        status, _, reply = post(url, body, ctype)
+        assert status == 400
+        assert status_message(reply).startswith(reason), status_message(reply)
+    assert server.stop() == 0
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    counts = con.execute(
+        "select (select count(*) from logs), "
+        "(select count(*) from quarantine where path = 'serve:/v1/logs')"
+    ).fetchone()
+    con.close()
+    assert counts == (0, 3)
