@@ -43,6 +43,17 @@ WaitOption = Annotated[
     float, typer.Option("--wait", help="Seconds to wait for another process holding the database.")
 ]
 DEFAULT_DB = Path(store.DEFAULT_DB)
+# The run filters every reading command shares.
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only runs started at or after this UTC time.")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only runs started before this UTC time.")
+]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", help="Only runs from this source (e.g. otlp).")
+]
+AgentOption = Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")]
 
 
 def _err(message: str) -> None:
@@ -213,16 +224,10 @@ RUNS_COLUMNS = (
 @app.command("runs")
 def runs_cmd(
     db: DbOption = DEFAULT_DB,
-    since: Annotated[
-        str | None, typer.Option(help="Only runs started at or after this UTC time.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only runs started before this UTC time.")
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Only runs from this source (e.g. otlp).")
-    ] = None,
-    agent: Annotated[str | None, typer.Option(help="Only runs of this agent.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
     sort: Annotated[str, typer.Option(help="Order: started, cost, ticks or wall.")] = "started",
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
@@ -333,14 +338,10 @@ def diagnose_cmd(
         typer.Argument(help="One run (id or unique prefix) in depth; all runs if omitted."),
     ] = None,
     db: DbOption = DEFAULT_DB,
-    since: Annotated[
-        str | None, typer.Option(help="Only runs started at or after this UTC time.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only runs started before this UTC time.")
-    ] = None,
-    source: Annotated[str | None, typer.Option(help="Only runs from this source.")] = None,
-    agent: Annotated[str | None, typer.Option(help="Only runs of this agent.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
     sort: Annotated[
         str, typer.Option(help="Order within each class: cost, saving or started.")
     ] = "cost",
@@ -503,16 +504,6 @@ def serve_cmd(
 
 # --- report, compare, check, baseline (the HTML report and the CI gate) ----------------------
 
-SinceOption = Annotated[
-    str | None, typer.Option("--since", help="Only runs started at or after this UTC time.")
-]
-UntilOption = Annotated[
-    str | None, typer.Option("--until", help="Only runs started before this UTC time.")
-]
-SourceOption = Annotated[
-    str | None, typer.Option("--source", help="Only runs from this source (e.g. otlp).")
-]
-AgentOption = Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")]
 BaselineOption = Annotated[
     Path | None,
     typer.Option("--baseline", help="A database or a JSON file from `agentprof baseline save`."),

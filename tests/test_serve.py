@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from tests.conftest import ROOT, ingest_json, runs_json, ticks_json
 
-CC_LOGS = ROOT.parent / "shared" / "docs" / "format-examples" / "claude_code_otel_logs.json"
+CC_LOGS = ROOT / "fixtures" / "otlp_logs" / "claude_code_otel_logs.json"
 PB = "application/x-protobuf"
 JSON = "application/json"
 

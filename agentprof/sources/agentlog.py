@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import IO, Any, Protocol
 
 import duckdb
 import orjson
 import pyarrow as pa
 
 from agentprof import sql
+from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
 
 RANK = "agentprof.rank"
 SOURCE = "agentprof.source"
@@ -126,3 +128,44 @@ def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader, sh
     sql.execute(con, "ingest/agentlog_stage_spans", tables={"span_batch": stream})
     sql.execute(con, "ingest/agentlog_delete_superseded")
     sql.execute(con, "ingest/agentlog_insert_spans", {"file_sha256": sha})
+
+
+class BadLine(ValueError):
+    """A record this reader cannot use: quarantined with its line number, the file goes on."""
+
+
+class LineReader(Protocol):
+    def line(self, lineno: int, doc: dict[str, Any]) -> None: ...
+
+    def rows(self) -> Iterable[tuple[Any, ...]]: ...
+
+
+def read_jsonl(stream: IO[bytes], bad: BadRecord, reader: LineReader) -> Batches:
+    """Feed every JSON-object line of an agent log to `reader`, quarantining the lines that are
+    not JSON objects or that it rejects (BadLine), then yield its span rows in batches."""
+    records = nbad = 0
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        records += 1
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            nbad += 1
+            bad(lineno, f"malformed JSON ({exc.args[0] if exc.args else exc})", excerpt(raw))
+            continue
+        if not isinstance(doc, dict):
+            nbad += 1
+            bad(lineno, "not a JSON object", excerpt(raw))
+            continue
+        try:
+            reader.line(lineno, doc)
+        except BadLine as exc:
+            nbad += 1
+            bad(lineno, str(exc), excerpt(raw))
+    batcher = SpanBatcher()
+    for row in reader.rows():
+        batcher.add(row)
+        if batcher.full():
+            yield batcher.take(), 0, 0
+    yield batcher.take(), records, nbad

@@ -25,7 +25,8 @@ from typing import IO, Any
 import orjson
 
 from agentprof.sources import agentlog
-from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
+from agentprof.sources.agentlog import BadLine
+from agentprof.sources.otlp import BadRecord, Batches
 
 SOURCE = "claude-code"
 SCOPE = "agentprof.claude_code"
@@ -103,10 +104,6 @@ class _Tool:
     end_ns: int | None = None
     is_error: bool = False
     user_wait: bool = False
-
-
-class BadLine(ValueError):
-    pass
 
 
 def _count(usage: dict[str, Any], key: str, required: bool) -> int | None:
@@ -326,34 +323,4 @@ def _subagent_type(path: Path) -> str | None:
 def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
     """Yield span batches for one transcript. Every line is a record; unreadable lines are
     quarantined, unknown record types (newer Claude Code builds) are skipped without complaint."""
-    reader = _Reader(path, bad)
-    records = nbad = 0
-    for lineno, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        records += 1
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            nbad += 1
-            bad(
-                lineno,
-                f"malformed JSON ({exc.args[0] if exc.args else exc})",
-                agentlog.excerpt(raw),
-            )
-            continue
-        if not isinstance(doc, dict):
-            nbad += 1
-            bad(lineno, "not a JSON object", agentlog.excerpt(raw))
-            continue
-        try:
-            reader.line(lineno, doc)
-        except BadLine as exc:
-            nbad += 1
-            bad(lineno, str(exc), agentlog.excerpt(raw))
-    batcher = SpanBatcher()
-    for row in reader.rows():
-        batcher.add(row)
-        if batcher.full():
-            yield batcher.take(), 0, 0
-    yield batcher.take(), records, nbad
+    return agentlog.read_jsonl(stream, bad, _Reader(path, bad))

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from agentprof.sources import agentlog
-from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
+from agentprof.sources.agentlog import BadLine
+from agentprof.sources.otlp import BadRecord, Batches
 
 SOURCE = "codex"
 SCOPE = "agentprof.codex"
@@ -43,10 +42,6 @@ def looks_like(doc: Any) -> bool:
         and isinstance(doc.get("payload"), dict)
         and "timestamp" in doc
     )
-
-
-class BadLine(ValueError):
-    pass
 
 
 def _usage(value: Any, what: str) -> tuple[int, ...] | None:
@@ -262,34 +257,4 @@ class _Reader:
 def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
     """Yield span batches for one rollout file; unreadable lines are quarantined and unknown
     record types skipped."""
-    reader = _Reader(path)
-    records = nbad = 0
-    for lineno, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        records += 1
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            nbad += 1
-            bad(
-                lineno,
-                f"malformed JSON ({exc.args[0] if exc.args else exc})",
-                agentlog.excerpt(raw),
-            )
-            continue
-        if not isinstance(doc, dict):
-            nbad += 1
-            bad(lineno, "not a JSON object", agentlog.excerpt(raw))
-            continue
-        try:
-            reader.line(lineno, doc)
-        except BadLine as exc:
-            nbad += 1
-            bad(lineno, str(exc), agentlog.excerpt(raw))
-    batcher = SpanBatcher()
-    for row in reader.rows():
-        batcher.add(row)
-        if batcher.full():
-            yield batcher.take(), 0, 0
-    yield batcher.take(), records, nbad
+    return agentlog.read_jsonl(stream, bad, _Reader(path))
