@@ -5,7 +5,8 @@
 --   result cache: calls repeating an earlier call with identical arguments (their duration);
 --   parallel dispatch: per tick with several calls, their union minus the longest call;
 --   fix the tool: its calls' time beyond a typical call: the median of the run's other tool calls,
---   else of its own calls when it made three or more, else of other tools' calls in the database;
+--   else of its own calls when it made three or more, else of all tool calls in the database (when
+--   it holds more than one tool);
 --   with nothing to compare against, the saving is unknown (NULL) and the finding still stands.
 -- A saving below $min_saving_share (5%) of wall-clock or $min_saving_ms (100 ms: below that, the
 -- seeds' "instantaneous" band) is no finding.
@@ -23,14 +24,18 @@ slowest as (
         arg_max(calls, total_ms) as calls
     from by_tool group by run_id
 ),
+fleet as (
+    -- one number for the whole database, used only when it holds more than one tool
+    select case when count(distinct tool_name) > 1 then median(duration_ms) end as median_ms
+    from tool_calls
+),
 typical as (
     select s.run_id,
         coalesce(median(c.dur_ms) filter (where c.tool_name <> s.tool_name),
                  case when count(*) filter (where c.tool_name = s.tool_name) >= 3
                       then median(c.dur_ms) filter (where c.tool_name = s.tool_name) end,
-                 (select median(greatest(o.end_ns - o.start_ns, 0)) / 1e6 from tool_calls o
-                  where coalesce(o.tool_name, '(unnamed tool)') <> s.tool_name)) as typical_ms
-    from slowest s join calls c using (run_id)
+                 any_value(f.median_ms)) as typical_ms
+    from slowest s join calls c using (run_id), fleet f
     group by s.run_id, s.tool_name
 ),
 fix as (
@@ -44,15 +49,28 @@ fix as (
     join calls c on c.run_id = s.run_id and c.tool_name = s.tool_name
     group by s.run_id
 ),
+parallel as (
+    -- per tool: the parallel-dispatch saving of the ticks in which it was one of several calls
+    select p.run_id, u.tool_name, sum(p.union_ms - p.longest_ms) as parallel_ms
+    from diag_tool_ticks p,
+        unnest(list_distinct(list_transform(p.tool_names, lambda n: coalesce(n, '(unnamed tool)')))) as u(tool_name)
+    group by p.run_id, u.tool_name
+),
+repeats as (
+    select run_id, coalesce(tool_name, '(unnamed tool)') as tool_name, sum(repeat_ms) as cache_ms
+    from diag_tool_repeats group by all
+),
 levers as (
     select s.run_id, s.tool_name, s.total_ms, s.calls, ty.typical_ms,
         fx.saving_ms as fix_ms,
-        coalesce((select sum(p.union_ms - p.longest_ms) from diag_tool_ticks p
-                  where p.run_id = s.run_id and list_contains(list_transform(p.tool_names, lambda n: coalesce(n, '(unnamed tool)')), s.tool_name)), 0) as parallel_ms,
-        coalesce((select sum(rp.repeat_ms) from diag_tool_repeats rp
-                  where rp.run_id = s.run_id and coalesce(rp.tool_name, '(unnamed tool)') = s.tool_name), 0) as cache_ms,
+        coalesce(pa.parallel_ms, 0) as parallel_ms,
+        coalesce(rp.cache_ms, 0) as cache_ms,
         fx.spans_list, fx.ticks_list
-    from slowest s join typical ty using (run_id) join fix fx using (run_id)
+    from slowest s
+    join typical ty using (run_id)
+    join fix fx using (run_id)
+    left join parallel pa on pa.run_id = s.run_id and pa.tool_name = s.tool_name
+    left join repeats rp on rp.run_id = s.run_id and rp.tool_name = s.tool_name
 ),
 best as (
     select l.*,
