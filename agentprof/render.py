@@ -261,8 +261,7 @@ def _tick_bars(ticks: list[dict[str, Any]], width: int) -> list[Text]:
     label_w = len(str(len(ticks))) + 1
     tail = " {:>10} {:>10}"
     bar_w = max(width - label_w - 2 - len(tail.format("", "")), 8)
-    totals = [sum(t[c] or 0 for c, _, _ in TOKEN_GLYPHS) for t in ticks]
-    scale = max(max(totals), 1)
+    scale = max(max(sum(t[c] or 0 for c, _, _ in TOKEN_GLYPHS) for t in ticks), 1)
     out.append(Text(" " * (label_w + 1) + " " * bar_w + tail.format("cost", "cumulative")))
     for t in ticks:
         bar = ""

@@ -503,20 +503,33 @@ def _segment_seen(con: Any, sha: str) -> bool:
     return bool(sql.run(con, "ingest/file_seen", {"sha256": sha}).rows)
 
 
-def _record_segment(con: Any, path: Path, sha: str, fmt: str, size: int, records: int) -> None:
-    sql.execute(
-        con,
-        "ingest/insert_file",
-        {
-            "sha256": sha,
-            "path": str(path),
-            "format": fmt,
-            "size_bytes": size,
-            "records": records,
-            "records_skipped": 0,
-            "spans_new": 0,
-        },
-    )
+def _store_segment(
+    con: Any, path: Path, sha: str, fmt: str, size: int, query: str, batch: str, table: pa.Table
+) -> int:
+    """One transaction: the segment's rows (`query` reads them as `batch`) and its files row, so a
+    segment is stored whole or not at all and never twice."""
+    con.begin()
+    try:
+        if table.num_rows:
+            sql.execute(con, query, {"file_sha256": sha}, tables={batch: table})
+        sql.execute(
+            con,
+            "ingest/insert_file",
+            {
+                "sha256": sha,
+                "path": str(path),
+                "format": fmt,
+                "size_bytes": size,
+                "records": table.num_rows,
+                "records_skipped": 0,
+                "spans_new": 0,
+            },
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return int(table.num_rows)
 
 
 _REJECTED_SCHEMA = pa.schema(
@@ -547,20 +560,17 @@ def _store_rejected(con: Any, path: Path) -> int:
                 "recorded_at": datetime.fromisoformat(rec["recorded_at"]),
             }
         )
-    con.begin()
-    try:
-        sql.execute(
-            con,
-            "serve/insert_rejected",
-            {"file_sha256": sha},
-            tables={"rejected_batch": pa.Table.from_pylist(rows, schema=_REJECTED_SCHEMA)},
-        )
-        _record_segment(con, path, sha, "serve-rejected", len(data), len(rows))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return len(rows)
+    table = pa.Table.from_pylist(rows, schema=_REJECTED_SCHEMA)
+    return _store_segment(
+        con,
+        path,
+        sha,
+        "serve-rejected",
+        len(data),
+        "serve/insert_rejected",
+        "rejected_batch",
+        table,
+    )
 
 
 _MAP = pa.map_(pa.string(), pa.string())
@@ -691,21 +701,10 @@ def _store_logs(con: Any, path: Path) -> int:
             rows.extend(decode_logs(payload, line))
         except Exception:  # checked before the 200, so this is not expected; never loop on it
             skipped += 1
-    con.begin()
-    try:
-        if rows:
-            sql.execute(
-                con,
-                "serve/insert_logs",
-                {"file_sha256": sha},
-                tables={"log_batch": pa.Table.from_pylist(rows, schema=LOG_SCHEMA)},
-            )
-        _record_segment(con, path, sha, "serve-logs", len(data), len(rows))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return len(rows)
+    table = pa.Table.from_pylist(rows, schema=LOG_SCHEMA)
+    return _store_segment(
+        con, path, sha, "serve-logs", len(data), "serve/insert_logs", "log_batch", table
+    )
 
 
 def _worker_main(

@@ -15,12 +15,8 @@ fleet as (
 ),
 selected as (
     select r.*
-    from runs r
+    from selected_runs($since, $until, $source, $agent) r
     where ($run_id is null or r.run_id = $run_id)
-      and ($since is null or r.started_at >= $since)
-      and ($until is null or r.started_at < $until)
-      and ($source is null or r.source = $source)
-      and ($agent is null or r.agent = $agent)
 ),
 comparable as (
     -- Median ticks of all runs of the same source and agent (the run itself included: one median per

@@ -5,11 +5,7 @@
 -- cache hit ratio (NULL when no tick reported a cache count). Percentiles interpolate linearly
 -- between runs (quantile_cont). Same filters as report/runs.
 with sel as (
-    select * from runs
-    where ($since is null or started_at >= $since)
-      and ($until is null or started_at < $until)
-      and ($source is null or source = $source)
-      and ($agent is null or agent = $agent)
+    select * from selected_runs($since, $until, $source, $agent)
 ),
 per_run as (
     select

@@ -3,11 +3,7 @@
 -- p50/p95 run wall-clock (linear interpolation between runs), and the token-weighted cache hit
 -- ratio. Runs with no agent name group under NULL. Same filters as report/runs.
 with sel as (
-    select * from runs
-    where ($since is null or started_at >= $since)
-      and ($until is null or started_at < $until)
-      and ($source is null or source = $source)
-      and ($agent is null or agent = $agent)
+    select * from selected_runs($since, $until, $source, $agent)
 ),
 per_run as (
     select

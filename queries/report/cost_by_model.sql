@@ -16,16 +16,8 @@ select
          then coalesce(sum(t.cache_write_5m_tokens), 0) + coalesce(sum(t.cache_write_1h_tokens), 0) end
         as cache_write_tokens,
     sum(t.output_tokens) as output_tokens,
-    case when count(t.cache_read_tokens) + count(t.cache_write_5m_tokens) + count(t.cache_write_1h_tokens) > 0
-         then coalesce(sum(t.cache_read_tokens), 0) / nullif(
-                coalesce(sum(t.input_uncached_tokens), 0) + coalesce(sum(t.cache_read_tokens), 0)
-              + coalesce(sum(t.cache_write_5m_tokens), 0) + coalesce(sum(t.cache_write_1h_tokens), 0), 0)
-    end as cache_hit_ratio
+    cache_hit_ratio(t.input_uncached_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens) as cache_hit_ratio
 from ticks t
-join runs r using (run_id)
-where ($since is null or r.started_at >= $since)
-  and ($until is null or r.started_at < $until)
-  and ($source is null or r.source = $source)
-  and ($agent is null or r.agent = $agent)
+join selected_runs($since, $until, $source, $agent) r using (run_id)
 group by t.model
 order by coalesce(sum(t.cost_usd), -1) desc, t.model nulls last

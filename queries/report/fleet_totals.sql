@@ -4,11 +4,7 @@
 -- a cache count). cost_usd sums priced ticks; unpriced_runs counts runs with no priced tick at all.
 -- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent, as in report/runs.
 with sel as (
-    select * from runs
-    where ($since is null or started_at >= $since)
-      and ($until is null or started_at < $until)
-      and ($source is null or source = $source)
-      and ($agent is null or agent = $agent)
+    select * from selected_runs($since, $until, $source, $agent)
 ),
 t as (
     select
@@ -20,11 +16,7 @@ t as (
             as cache_write_tokens,
         sum(output_tokens) as output_tokens,
         sum(cost_usd) as cost_usd,
-        case when count(cache_read_tokens) + count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
-             then coalesce(sum(cache_read_tokens), 0) / nullif(
-                    coalesce(sum(input_uncached_tokens), 0) + coalesce(sum(cache_read_tokens), 0)
-                  + coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0), 0)
-        end as cache_hit_ratio
+        cache_hit_ratio(input_uncached_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens) as cache_hit_ratio
     from ticks where run_id in (select run_id from sel)
 ),
 priced as (

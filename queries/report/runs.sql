@@ -19,11 +19,7 @@ with t as (
         sum(cost_usd) as cost_usd,
         sum(reported_cost_usd) as reported_cost_usd,
         count(*) filter (where cost_usd is null) as unpriced_ticks,
-        case when count(cache_read_tokens) + count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
-             then coalesce(sum(cache_read_tokens), 0) / nullif(
-                    coalesce(sum(input_uncached_tokens), 0) + coalesce(sum(cache_read_tokens), 0)
-                  + coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0), 0)
-        end as cache_hit_ratio,
+        cache_hit_ratio(input_uncached_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens) as cache_hit_ratio,
         string_agg(distinct model, ',' order by model) as models
     from ticks
     group by run_id
@@ -56,13 +52,9 @@ select
     r.harness_ms,
     t.cache_hit_ratio,
     r.status
-from runs r
+from selected_runs($since, $until, $source, $agent) r
 left join t using (run_id)
 left join tc using (run_id)
-where ($since is null or r.started_at >= $since)
-  and ($until is null or r.started_at < $until)
-  and ($source is null or r.source = $source)
-  and ($agent is null or r.agent = $agent)
 order by
     case when $sort = 'cost' then coalesce(t.cost_usd, -1) end desc,
     case when $sort = 'ticks' then coalesce(t.ticks, 0) end desc,

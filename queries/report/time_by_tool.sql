@@ -7,11 +7,7 @@ with sel as (
     select c.*,
         count(*) over (partition by c.run_id, c.tool_name, c.args_fingerprint) as same_args
     from tool_calls c
-    join runs r using (run_id)
-    where ($since is null or r.started_at >= $since)
-      and ($until is null or r.started_at < $until)
-      and ($source is null or r.source = $source)
-      and ($agent is null or r.agent = $agent)
+    join selected_runs($since, $until, $source, $agent) r using (run_id)
 )
 select
     tool_name,
