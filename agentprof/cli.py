@@ -17,7 +17,7 @@ from rich.text import Text
 from agentprof import __version__, render, sql, store
 from agentprof.diagnose import KINDS, SORTS, diagnose, failing_runs, load_thresholds
 from agentprof.errors import AgentprofError, ExitCode, NotFoundError
-from agentprof.ingest import IngestSummary, expand_paths, ingest
+from agentprof.ingest import IngestSummary, expand_paths, ingest, pending_traces
 from agentprof.pricing import PriceBook, load_price_file
 
 app = typer.Typer(
@@ -185,9 +185,16 @@ def _report_ingest(summary: IngestSummary, json_out: bool) -> None:
 
 def _open_read(db: Path, wait: float) -> Any:
     try:
-        return store.connect(db, read_only=True, wait_s=wait)
+        con = store.connect(db, read_only=True, wait_s=wait)
     except AgentprofError as exc:
         _fail(exc)
+    pending = pending_traces(con)
+    if pending:
+        _err(
+            f"warning: {pending:,} runs have spans that an unfinished ingest stored but did not "
+            "derive; their figures are from before it (any `agentprof ingest` finishes them)"
+        )
+    return con
 
 
 # Narrow terminals lose these first, in this order; JSON always has every column.
@@ -455,6 +462,13 @@ def serve_cmd(
     max_decoded_mb: Annotated[
         float, typer.Option(help="Largest body after gzip decompression, in MB.", min=0.001)
     ] = 64.0,
+    max_spool_mb: Annotated[
+        float,
+        typer.Option(
+            help="Answer 429 while the spool holds more than this many MB not yet in the database.",
+            min=0.001,
+        ),
+    ] = 2048.0,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="One stderr line per database batch.")
     ] = False,
@@ -480,6 +494,7 @@ def serve_cmd(
         prices=prices,
         max_body_bytes=int(max_body_mb * 1e6),
         max_decoded_bytes=int(max_decoded_mb * 1e6),
+        max_spool_bytes=int(max_spool_mb * 1e6),
         verbose=verbose,
     )
 

@@ -1,13 +1,14 @@
-"""Ingest input files into the database: one transaction per file, spans stored once, derived
-runs/ticks/tool calls rebuilt for the traces a file touched, then priced."""
+"""Ingest input files into the database: one transaction per file stores its spans (each span
+once) and marks the traces they belong to as pending; one derivation at the end rebuilds the runs,
+ticks and tool calls of every pending trace and prices them."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import glob
 import hashlib
+import io
 import json
 import os
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agentprof import sources, sql
 from agentprof.errors import AgentprofError, InputError
@@ -133,11 +135,6 @@ def _sha256(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-_QUARANTINE_SCHEMA = pa.schema(
-    [("path", pa.string()), ("line", pa.int64()), ("reason", pa.string()), ("excerpt", pa.string())]
-)
-
-
 def _args_fingerprint(args: str | None) -> str | None:
     """Canonical argument hash: sorted-key JSON where the arguments parse as JSON, else the text."""
     if args is None:
@@ -167,15 +164,120 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
             type="arrow",
             null_handling="special",
         )
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.NotImplementedException):
         pass  # already registered on this connection
 
 
-def _report_spans(
-    progress: Progress | None, index: int, total: int, nbytes: int, spans_before: int, spans: int
-) -> None:
-    if progress:
-        progress(index, total, nbytes, spans_before + spans)
+# Files up to GROUP_FILE_BYTES are decoded whole in memory and stored together with their
+# neighbours, one transaction per group of up to GROUP_BYTES: a folder of many small session logs
+# then pays the per-transaction cost (scans of the stored spans, a commit) once per group instead
+# of once per file. Every file is still stored whole or not at all. Larger files stream in a
+# transaction of their own, so memory stays flat whatever their size.
+GROUP_FILE_BYTES = 8 << 20
+GROUP_BYTES = 64 << 20
+
+# What a decoded span batch carries into the store: the file it came from and its position in the
+# group (stored copies are chosen in file order, then line order).
+STORE_SCHEMA = SPAN_SCHEMA.append(pa.field("file_sha256", pa.string())).append(
+    pa.field("file_seq", pa.int32())
+)
+_QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("file_sha256", pa.string()),
+        ("path", pa.string()),
+        ("line", pa.int64()),
+        ("reason", pa.string()),
+        ("excerpt", pa.string()),
+    ]
+)
+_FILES_SCHEMA = pa.schema(
+    [
+        ("sha256", pa.string()),
+        ("path", pa.string()),
+        ("format", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("records", pa.int64()),
+        ("records_skipped", pa.int64()),
+        ("spans_new", pa.int64()),
+    ]
+)
+
+
+class _Decoder:
+    """One file read through its family's reader: span batches tagged with the file, the record
+    counts, the bad records (for the quarantine) and the trace ids (for derivation)."""
+
+    def __init__(self, path: Path, fmt: sources.Format, sha: str, size: int, seq: int) -> None:
+        self.path, self.fmt, self.sha, self.size, self.seq = path, fmt, sha, size, seq
+        self.records = 0
+        self.skipped = 0
+        self.quarantined: list[tuple[str, int, str, str]] = []
+        self.trace_ids: list[pa.Array] = []
+
+    def bad(self, line: int, reason: str, excerpt: str) -> None:
+        self.quarantined.append((str(self.path), line, reason, excerpt))
+
+    def batches(self, on_spans: Callable[[int], Any] | None = None) -> Iterator[pa.RecordBatch]:
+        sha = pa.scalar(self.sha, pa.string())
+        seq = pa.scalar(self.seq, pa.int32())
+        for table, nrec, nbad in sources.read(self.path, self.fmt, self.bad):
+            self.records += nrec
+            self.skipped += nbad
+            if table is not None:
+                self.trace_ids.append(pc.unique(table.column("trace_id")))
+                for batch in table.to_batches():
+                    n = batch.num_rows
+                    yield pa.RecordBatch.from_arrays(
+                        [*batch.columns, pa.repeat(sha, n), pa.repeat(seq, n)],
+                        schema=STORE_SCHEMA,
+                    )
+            if on_spans:
+                on_spans(self.records - self.skipped)
+
+    def check(self) -> None:
+        """A file without one good record is not what it seemed: nothing of it is stored."""
+        if self.records == self.skipped:
+            first = self.quarantined[0] if self.quarantined else None
+            why = f"line {first[1]}: {first[2]}" if first else "no spans in it"
+            family = logs.family(self.fmt.name)
+            if family in logs.SPAN_FAMILIES:
+                raise InputError(str(self.path), f"no usable {family} record ({why})")
+            raise InputError(str(self.path), f"not an OTLP trace export ({why})")
+
+    def result(self, reader: str, spans_new: int) -> FileResult:
+        return FileResult(
+            str(self.path),
+            self.fmt.name,
+            "ingested",
+            reader,
+            self.records,
+            self.skipped,
+            spans_new,
+        )
+
+
+@dataclass
+class _Group:
+    """Small decoded files waiting for their common transaction."""
+
+    files: list[tuple[_Decoder, list[pa.RecordBatch], FileResult]] = field(default_factory=list)
+    nbytes: int = 0
+
+    def shas(self) -> set[str]:
+        return {d.sha for d, _, _ in self.files}
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    # Decoding makes millions of short-lived containers and no cycles; the cyclic collector's
+    # passes over them cost about a third of the time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def ingest(
@@ -186,27 +288,23 @@ def ingest(
     progress: Progress | None = None,
     native_json: bool = True,
 ) -> IngestSummary:
-    """Ingest files one transaction each. `native_json=False` forces the Python decoder for
-    JSON lines (tests compare the two paths)."""
+    """Ingest files (each whole or not at all), then derive every trace they touched.
+    `native_json=False` forces the Python decoder for JSON lines (tests compare the two paths)."""
     started = time.perf_counter()
     summary = IngestSummary()
     book = prices or PriceBook()
     register_functions(con)
-    sql.execute(con, "ingest/clear_touched")
-    warned: set[str] = set()
+    group = _Group()
     total = len(paths)
     bytes_done = 0
     for index, path in enumerate(paths):
+
+        def on_spans(spans: int, index: int = index, nbytes: int = bytes_done) -> None:
+            if progress:
+                progress(index, total, nbytes, summary.spans + spans)
+
         try:
-            result = _ingest_file(
-                con,
-                path,
-                book,
-                summary,
-                warned,
-                functools.partial(_report_spans, progress, index, total, bytes_done, summary.spans),
-                native_json,
-            )
+            result = _ingest_file(con, path, group, summary, on_spans, native_json)
         except InputError as exc:
             summary.files_failed += 1
             summary.errors.append(exc)
@@ -217,11 +315,13 @@ def ingest(
                 summary.files_unchanged += 1
             else:
                 summary.files += 1
+        if group.nbytes >= GROUP_BYTES:
+            _store_group(con, group, summary)
         bytes_done += path.stat().st_size if path.exists() else 0
         if progress:
             progress(index + 1, total, bytes_done, summary.spans)
-    runs, ticks, tools = sql.run(con, "ingest/touched_counts").rows[0]
-    summary.runs, summary.ticks, summary.tool_calls = int(runs), int(ticks), int(tools)
+    _store_group(con, group, summary)
+    derive_pending(con, book, summary)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -229,9 +329,8 @@ def ingest(
 def _ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
-    book: PriceBook,
+    group: _Group,
     summary: IngestSummary,
-    warned: set[str],
     on_spans: Callable[[int], Any],
     native_json: bool,
 ) -> FileResult:
@@ -239,58 +338,136 @@ def _ingest_file(
         sha, size = _sha256(path)
     except OSError as exc:
         raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    if sql.run(con, "ingest/file_seen", {"sha256": sha}).rows:
+    if sha in group.shas() or sql.run(con, "ingest/file_seen", {"sha256": sha}).rows:
         return FileResult(str(path), "", "unchanged")
     fmt = sources.detect(path)
-    loaded: _Loaded | None = None
-    reader = "duckdb"
     if native_json and fmt.name in sources.NATIVE_JSON_FORMATS and sources.is_json_lines(path):
         fmt.stream.close()
-        loaded = _in_transaction(con, lambda: _load_native_jsonl(con, path, fmt.name, sha))
-        if loaded is None:
-            fmt = sources.detect(path)
-    if loaded is None:
-        reader = "python"
-        loaded = _in_transaction(con, lambda: _load_python(con, path, fmt, sha, on_spans))
-    assert loaded is not None
-    _finish_file(con, path, fmt.name, sha, size, loaded, book, summary, warned)
-    summary.records += loaded.records
-    summary.records_skipped += loaded.skipped
-    summary.spans += loaded.spans_new
-    for q in loaded.quarantined[: max(0, QUARANTINE_EXAMPLES - len(summary.skipped_examples))]:
-        summary.skipped_examples.append(f"{q[0]}:{q[1]}: {q[2]}")
-    return FileResult(
-        str(path), fmt.name, "ingested", reader, loaded.records, loaded.skipped, loaded.spans_new
-    )
+        _store_group(con, group, summary)  # earlier files first: the first stored copy wins
+        native = _native_jsonl(con, path, fmt.name, sha, size, summary)
+        if native is not None:
+            return native
+        fmt = sources.detect(path)
+    decoder = _Decoder(path, fmt, sha, size, len(group.files))
+    family = logs.family(fmt.name)
+    if family == logs.REPORT_FAMILY:
+        return _usage_report(con, decoder, summary)
+    if size <= GROUP_FILE_BYTES:
+        with _no_gc():
+            batches = list(decoder.batches())
+        decoder.check()
+        result = decoder.result("python", 0)  # spans_new is known once the group is stored
+        group.files.append((decoder, batches, result))
+        group.nbytes += size
+        _count_records(summary, decoder)
+        return result
+    _store_group(con, group, summary)
+    decoder.seq = 0
+    return _streamed(con, decoder, summary, on_spans)
 
 
-@dataclass
-class _Loaded:
-    records: int
-    skipped: int
-    spans_new: int
-    quarantined: list[tuple[str, int, str, str]]
+def _count_records(summary: IngestSummary, decoder: _Decoder) -> None:
+    summary.records += decoder.records
+    summary.records_skipped += decoder.skipped
+    room = max(0, QUARANTINE_EXAMPLES - len(summary.skipped_examples))
+    for path, line, reason, _ in decoder.quarantined[:room]:
+        summary.skipped_examples.append(f"{path}:{line}: {reason}")
 
 
-def _in_transaction(
-    con: duckdb.DuckDBPyConnection, load: Callable[[], _Loaded | None]
-) -> _Loaded | None:
-    """Open the file's transaction and load its spans; on any failure nothing of it remains.
-    The transaction stays open on success: _finish_file commits it."""
-    con.begin()
-    try:
-        loaded = load()
-    except BaseException:
-        con.rollback()
-        raise
-    if loaded is None:
-        con.rollback()
-    return loaded
+def _store_spans(
+    con: duckdb.DuckDBPyConnection, batches: pa.RecordBatchReader, family: str, shas: list[str]
+) -> None:
+    """`shas`: the files `batches` holds, in file_seq order."""
+    if family in logs.SPAN_FAMILIES:
+        agentlog.store_spans(con, batches)  # a more complete copy replaces a stored one
+    else:
+        sql.execute(con, "ingest/insert_spans", tables={"span_batch": batches})
+        order = pa.table({"sha256": shas, "file_seq": pa.array(range(len(shas)), pa.int32())})
+        sql.execute(con, "ingest/drop_repeated_spans", tables={"file_batch": order})
 
 
-def _load_native_jsonl(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt_name: str, sha: str
-) -> _Loaded | None:
+def _mark_pending(con: duckdb.DuckDBPyConnection, trace_ids: list[pa.Array]) -> None:
+    if trace_ids:
+        touched = pa.table({"trace_id": pa.chunked_array(trace_ids, pa.string())})
+        sql.execute(con, "ingest/mark_pending", tables={"trace_batch": touched})
+
+
+def _store_group(con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestSummary) -> None:
+    """One transaction for every file of the group: spans, pending traces, quarantine, files."""
+    if not group.files:
+        return
+    with _transaction(con):
+        before = _count_spans(con)
+        by_family: dict[bool, list[pa.RecordBatch]] = {}
+        for decoder, batches, _ in group.files:
+            agent_log = logs.family(decoder.fmt.name) in logs.SPAN_FAMILIES
+            by_family.setdefault(agent_log, []).extend(batches)
+        for agent_log, batches in by_family.items():
+            reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, iter(batches))
+            in_family = [
+                d.sha
+                for d, _, _ in group.files
+                if (logs.family(d.fmt.name) in logs.SPAN_FAMILIES) == agent_log
+            ]
+            _store_spans(con, reader, "claude-code" if agent_log else "otlp", in_family)
+        _mark_pending(con, [ids for d, _, _ in group.files for ids in d.trace_ids])
+        shas = pa.table({"sha256": [d.sha for d, _, _ in group.files]})
+        rows = sql.run(con, "ingest/spans_by_file", tables={"file_batch": shas}).rows
+        stored: dict[str, int] = {sha: int(n) for sha, n in rows}
+        for decoder, _, result in group.files:
+            result.spans_new = stored.get(decoder.sha, 0)
+        _record_files(con, [(d, r.spans_new) for d, _, r in group.files])
+        summary.spans += _count_spans(con) - before
+    group.files.clear()
+    group.nbytes = 0
+
+
+def _streamed(
+    con: duckdb.DuckDBPyConnection,
+    decoder: _Decoder,
+    summary: IngestSummary,
+    on_spans: Callable[[int], Any],
+) -> FileResult:
+    """A large file in its own transaction. One INSERT pulls every batch through a stream, so
+    DuckDB writes the rows out as it goes instead of holding a growing transaction in memory
+    (one statement per batch did)."""
+    with _transaction(con):
+        before = _count_spans(con)
+        with _no_gc():
+            reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, decoder.batches(on_spans))
+            _store_spans(con, reader, logs.family(decoder.fmt.name), [decoder.sha])
+        decoder.check()
+        _mark_pending(con, decoder.trace_ids)
+        spans_new = _count_spans(con) - before
+        _record_files(con, [(decoder, spans_new)])
+    _count_records(summary, decoder)
+    summary.spans += spans_new
+    return decoder.result("python", spans_new)
+
+
+def _usage_report(
+    con: duckdb.DuckDBPyConnection, decoder: _Decoder, summary: IngestSummary
+) -> FileResult:
+    """Usage reports are aggregates: they go to usage_buckets, not spans."""
+    with _transaction(con), contextlib.closing(decoder.fmt.stream):
+        decoder.records, decoder.skipped = usage_reports.load(
+            con, decoder.fmt.stream, decoder.sha, decoder.bad
+        )
+        if decoder.records == decoder.skipped:
+            raise InputError(str(decoder.path), "no usage buckets in this report")
+        _record_files(con, [(decoder, 0)])
+    _count_records(summary, decoder)
+    return decoder.result("python", 0)
+
+
+def _native_jsonl(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt_name: str,
+    sha: str,
+    size: int,
+    summary: IngestSummary,
+) -> FileResult | None:
     """DuckDB parses the file itself (several times faster than a Python loop). Returns None, with
     nothing written, when the file needs the Python decoder's record-by-record care."""
     params = {
@@ -298,132 +475,108 @@ def _load_native_jsonl(
         "compression": "gzip" if fmt_name.endswith("+gzip") else "none",
         "file_sha256": sha,
     }
+    con.begin()
     try:
         docs, not_traces, legacy, spans = sql.run(con, "ingest/jsonl_shape", params).rows[0]
         if not docs or not_traces or legacy:
+            con.rollback()
             return None
         before = _count_spans(con)
         sql.execute(con, "ingest/insert_spans_jsonl", params)
         if sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]:
+            con.rollback()
             return None
+        sql.execute(con, "ingest/mark_pending_from_file", {"file_sha256": sha})
     except duckdb.Error:
         # Malformed JSON, an over-long line, an unexpected shape: the Python decoder reports it.
+        con.rollback()
         return None
-    return _Loaded(
-        records=int(spans), skipped=0, spans_new=_count_spans(con) - before, quarantined=[]
-    )
+    except BaseException:
+        con.rollback()
+        raise
+    decoder = _Decoder(path, sources.Format(fmt_name, io.BytesIO()), sha, size, 0)
+    decoder.records = int(spans)
+    with _transaction(con, begin=False):
+        spans_new = _count_spans(con) - before
+        _record_files(con, [(decoder, spans_new)])
+    _count_records(summary, decoder)
+    summary.spans += spans_new
+    return decoder.result("duckdb", spans_new)
 
 
-def _load_python(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    fmt: sources.Format,
-    sha: str,
-    on_spans: Callable[[int], Any],
-) -> _Loaded:
-    quarantined: list[tuple[str, int, str, str]] = []
-
-    def bad(line: int, reason: str, excerpt: str) -> None:
-        quarantined.append((str(path), line, reason, excerpt))
-
-    counts = {"records": 0, "skipped": 0}
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch, nrec, nbad in sources.read(path, fmt, bad):
-            counts["records"] += nrec
-            counts["skipped"] += nbad
-            if batch is not None:
-                yield from batch.to_batches()
-            on_spans(counts["records"] - counts["skipped"])
-
-    if logs.family(fmt.name) == logs.REPORT_FAMILY:
-        # Usage reports are aggregates: they go to usage_buckets, not spans.
-        with contextlib.closing(fmt.stream):
-            records, skipped = usage_reports.load(con, fmt.stream, sha, bad)
-        if records == skipped:
-            raise InputError(str(path), "no usage buckets in this report")
-        return _Loaded(records, skipped, 0, quarantined)
-    before = _count_spans(con)
-    # One INSERT pulls every batch through a stream, so DuckDB writes the file's rows out as it
-    # goes instead of holding a growing transaction in memory (one statement per batch did).
-    # Decoding makes millions of short-lived containers and no cycles; the cyclic collector's
-    # passes over them cost about a third of the time.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, *, begin: bool = True) -> Iterator[None]:
+    """Commit on success; on any failure (an error, Ctrl-C) nothing of it remains."""
+    if begin:
+        con.begin()
     try:
-        stream = pa.RecordBatchReader.from_batches(SPAN_SCHEMA, batches())
-        if logs.family(fmt.name) in logs.SPAN_FAMILIES:
-            agentlog.store_spans(con, stream, sha)  # a more complete copy replaces a stored one
-        else:
-            sql.execute(
-                con, "ingest/insert_spans", {"file_sha256": sha}, tables={"span_batch": stream}
-            )
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    records, skipped = counts["records"], counts["skipped"]
-    if records == skipped:
-        first = quarantined[0] if quarantined else None
-        why = f"line {first[1]}: {first[2]}" if first else "no spans in it"
-        raise InputError(str(path), f"not an OTLP trace export ({why})")
-    return _Loaded(records, skipped, _count_spans(con) - before, quarantined)
-
-
-def _finish_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    fmt_name: str,
-    sha: str,
-    size: int,
-    loaded: _Loaded,
-    book: PriceBook,
-    summary: IngestSummary,
-    warned: set[str],
-) -> None:
-    """Inside the file's open transaction: rebuild what its spans touched, keep its bad records,
-    mark it ingested, commit."""
-    try:
-        sql.execute(con, "ingest/clear_affected")
-        sql.execute(con, "ingest/note_affected_from_file", {"file_sha256": sha})
-        sql.execute(con, "ingest/affected_spans")
-        _derive(con, book, summary, warned)
-        if loaded.quarantined:
-            batch_q = pa.Table.from_pylist(
-                [dict(zip(_QUARANTINE_SCHEMA.names, q, strict=True)) for q in loaded.quarantined],
-                schema=_QUARANTINE_SCHEMA,
-            )
-            sql.execute(
-                con,
-                "ingest/insert_quarantine",
-                {"file_sha256": sha},
-                tables={"quarantine_batch": batch_q},
-            )
-        sql.execute(
-            con,
-            "ingest/insert_file",
-            {
-                "sha256": sha,
-                "path": str(path),
-                "format": fmt_name,
-                "size_bytes": size,
-                "records": loaded.records,
-                "records_skipped": loaded.skipped,
-                "spans_new": loaded.spans_new,
-            },
-        )
+        yield
         con.commit()
     except BaseException:
         con.rollback()
         raise
 
 
+def _record_files(con: duckdb.DuckDBPyConnection, files: list[tuple[_Decoder, int]]) -> None:
+    """Inside the open transaction: keep the files' bad records and mark them ingested."""
+    quarantined = [(d.sha, *q) for d, _ in files for q in d.quarantined]
+    if quarantined:
+        columns = list(zip(*quarantined, strict=True))
+        sql.execute(
+            con,
+            "ingest/insert_quarantine",
+            tables={"quarantine_batch": pa.table(columns, schema=_QUARANTINE_SCHEMA)},
+        )
+    rows = [
+        (str(d.path), d.sha, d.fmt.name, d.size, d.records, d.skipped, spans_new)
+        for d, spans_new in files
+    ]
+    table = pa.table(
+        {
+            "sha256": [r[1] for r in rows],
+            "path": [r[0] for r in rows],
+            "format": [r[2] for r in rows],
+            "size_bytes": [r[3] for r in rows],
+            "records": [r[4] for r in rows],
+            "records_skipped": [r[5] for r in rows],
+            "spans_new": [r[6] for r in rows],
+        },
+        schema=_FILES_SCHEMA,
+    )
+    sql.execute(con, "ingest/insert_files", tables={"files_batch": table})
+
+
 def _count_spans(con: duckdb.DuckDBPyConnection) -> int:
     return int(sql.run(con, "ingest/span_count").rows[0][0])
 
 
-def _derive(
-    con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]
-) -> None:
+def derive_pending(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary) -> None:
+    """One transaction: rebuild the runs, ticks and tool calls of every pending trace, price the
+    ticks, empty the pending set. Fills the summary's run/tick/tool-call counts and warnings.
+    Deriving once per ingest, not per file, keeps a folder of many small files fast: each
+    derivation scans the stored spans."""
+    register_functions(con)
+    con.begin()
+    try:
+        sql.execute(con, "ingest/affected_from_pending")
+        if pending_traces(con):
+            sql.execute(con, "ingest/affected_spans")
+            _derive(con, book, summary)
+            sql.execute(con, "ingest/clear_pending")
+        runs, ticks, tools = sql.run(con, "ingest/touched_counts").rows[0]
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    summary.runs, summary.ticks, summary.tool_calls = int(runs), int(ticks), int(tools)
+
+
+def pending_traces(con: duckdb.DuckDBPyConnection) -> int:
+    """Traces an interrupted ingest stored spans for but did not derive."""
+    return int(sql.run(con, "ingest/pending_count").rows[0][0])
+
+
+def _derive(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary) -> None:
     for name in (
         "delete_ticks",
         "delete_tool_calls",
@@ -433,13 +586,12 @@ def _derive(
         "derive_runs",
     ):
         sql.execute(con, f"ingest/{name}")
-    _resolve_prices(con, book, summary, warned)
+    _resolve_prices(con, book, summary)
     sql.execute(con, "ingest/price_ticks")
-    sql.execute(con, "ingest/note_touched")
 
 
 def _resolve_prices(
-    con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary, warned: set[str]
+    con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary
 ) -> None:
     missing = sql.run(con, "ingest/unpriced_models").rows
     if not missing:
@@ -460,11 +612,9 @@ def _resolve_prices(
         )
         if found is None:
             label = f"{provider}/{model}" if provider else model
-            if label not in warned:
-                warned.add(label)
-                summary.warnings.append(
-                    f"no price for model {label}: its cost is NULL; add it to a price file"
-                )
+            warning = f"no price for model {label}: its cost is NULL; add it to a price file"
+            if warning not in summary.warnings:
+                summary.warnings.append(warning)
         else:
             rates.extend(rate_rows(provider, model, hour, found, source))
     for name, rows, table in (

@@ -43,7 +43,7 @@ from agentprof import spool, sql, store
 from agentprof.errors import AgentprofError, DatabaseError
 from agentprof.ingest import ingest
 from agentprof.pricing import PriceBook, load_price_file
-from agentprof.sources import otlp
+from agentprof.sources import otel_logs, otlp
 from agentprof.sources.io import ZSTD_MAGIC
 
 PROTOBUF = "application/x-protobuf"
@@ -72,7 +72,7 @@ class Config:
     max_body_bytes: int = 16 << 20
     max_decoded_bytes: int = 64 << 20
     max_pending_bytes: int = 256 << 20  # waiting for the next fsync: above it, 429
-    max_backlog_bytes: int = 2 << 30  # sealed, not yet in the database: above it, 503
+    max_spool_bytes: int = 2 << 30  # acknowledged, not yet in the database: above it, 429
     seal_s: float = 0.5
     verbose: bool = False
 
@@ -172,10 +172,7 @@ def check_traces(body: bytes, content_type: str) -> Checked:
                     else:
                         rejected += 1
                         first = first or why
-        payload = body
-        if body.lstrip()[:1] == b"{" or body.startswith(ZSTD_MAGIC):
-            payload = _PB_GUARD + body
-        return _checked(payload, accepted, rejected, first, "span")
+        return _checked(_spoolable_pb(body), accepted, rejected, first, "span")
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -204,43 +201,37 @@ def _checked(payload: bytes, accepted: int, rejected: int, first: str, what: str
     return Checked(payload if accepted else b"", accepted, rejected, message)
 
 
-# Log payloads in the spool carry one type byte, so the worker never has to guess.
-_LOG_PB, _LOG_JSON = b"P", b"J"
+def _spoolable_pb(body: bytes) -> bytes:
+    """A protobuf body as a spool frame: the framed readers take a frame that starts with `{` (after
+    whitespace) or the zstd magic for JSON or zstd, so such a body gets a skippable field first."""
+    if body.lstrip()[:1] == b"{" or body.startswith(ZSTD_MAGIC):
+        return _PB_GUARD + body
+    return body
 
 
 def check_logs(body: bytes, content_type: str) -> Checked:
-    """Decode an ExportLogsServiceRequest body with the worker's own decoder, so whatever is
-    acknowledged is stored. Raises Refused(400) when it cannot be."""
+    """Check an ExportLogsServiceRequest body as the worker's ingest will read the spooled frame,
+    so whatever is acknowledged is stored. Raises Refused(400) when it cannot be."""
     if content_type == PROTOBUF:
-        payload = _LOG_PB + body
+        # The worker's decoder can only fail where the parse does: counting is enough here.
+        req = ExportLogsServiceRequest()
         try:
-            rows = decode_logs(payload, 0)
+            req.ParseFromString(body)
         except DecodeError as exc:
             raise Refused(
                 400, f"protobuf ExportLogsServiceRequest does not parse ({exc})"
             ) from None
-    else:
-        payload = _LOG_JSON + body
-        try:
-            rows = decode_logs(payload, 0)
-        except orjson.JSONDecodeError as exc:
-            raise Refused(400, f"malformed JSON ({exc})") from None
-        except Exception as exc:  # a shape the decoder cannot walk
-            raise Refused(400, f"malformed OTLP/JSON logs request ({exc})") from None
-    return Checked(payload if rows else b"", len(rows), 0)
-
-
-def _json_log_records(doc: Any) -> Any:
-    if not isinstance(doc, dict) or "resourceLogs" not in doc:
-        raise ValueError("not an ExportLogsServiceRequest")
-    for rl in doc["resourceLogs"] or ():
-        resource = rl.get("resource") or {}
-        for sl in rl.get("scopeLogs") or ():
-            scope = sl.get("scope") or {}
-            for rec in sl.get("logRecords") or ():
-                if not isinstance(rec, dict):
-                    raise TypeError("a log record is not an object")
-                yield resource, scope, rec
+        count = sum(len(sl.log_records) for rl in req.resource_logs for sl in rl.scope_logs)
+        return Checked(_spoolable_pb(body) if count else b"", count, 0)
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refused(400, f"malformed JSON ({exc})") from None
+    try:
+        rows = otel_logs.records_from_json(doc, 0)
+    except Exception as exc:  # a shape the decoder cannot walk
+        raise Refused(400, f"malformed OTLP/JSON logs request ({exc})") from None
+    return Checked(body if rows else b"", len(rows), 0)
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -315,8 +306,9 @@ class Receiver:
         self.spool = spool_
         self.log = log
         self.counters = Counters()
-        self._backlog = 0
-        self._backlog_at = 0.0
+        self._scanned = 0  # spool bytes not yet in the database at the last folder scan
+        self._scanned_at = -1e9
+        self._submitted_at_scan = 0
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes)
@@ -404,16 +396,33 @@ class Receiver:
         return b"".join(chunks)
 
     def _check_room(self) -> None:
+        """429 when the agent sends faster than the disk or the database keeps up: too many bytes
+        waiting for the next fsync, or more than --max-spool-mb acknowledged and not yet stored
+        (e.g. a long `report` holds the database). Exporters retry after Retry-After."""
         if self.spool.pending_bytes > self.config.max_pending_bytes:
             raise Refused(429, "too many bytes waiting for the disk; retry shortly", 1)
-        now = time.monotonic()
-        if now - self._backlog_at > 1.0:
-            self._backlog = spool.backlog_bytes(self.config.spool_dir)
-            self._backlog_at = now
-        if self._backlog > self.config.max_backlog_bytes:
+        if self._unstored() > self.config.max_spool_bytes:
+            limit = self.config.max_spool_bytes
             raise Refused(
-                503, "the database is behind the spool (backlog over the limit); retry later", 5
+                429, f"the spool holds more than {limit:,} bytes not yet stored; retry later", 5
             )
+
+    def _unstored(self) -> int:
+        """Spool bytes not yet in the database: the folder (which the worker empties) is scanned
+        at most once a second; what was submitted since is added exactly, so a burst is seen at
+        once. Errs high (the worker may have deleted segments since the scan); low only by a write
+        in progress during the scan."""
+        now = time.monotonic()
+        if now - self._scanned_at > 1.0:
+            submitted = self.spool.submitted_bytes
+            self._scanned = (
+                spool.backlog_bytes(self.config.spool_dir)
+                + self.spool.open_bytes
+                + self.spool.pending_bytes
+            )
+            self._submitted_at_scan = submitted
+            self._scanned_at = now
+        return self._scanned + self.spool.submitted_bytes - self._submitted_at_scan
 
     async def _store(self, kind: str, payload: bytes) -> None:
         try:
@@ -469,22 +478,22 @@ def drain_once(db: Path, spool_dir: Path, book: PriceBook, wait_s: float) -> Bat
         return result
     con = store.connect(db, wait_s=wait_s)
     try:
-        traces = [s.path for s in batch if s.stream == "traces"]
-        if traces:
-            summary = ingest(con, traces, prices=book)
-            result.spans += summary.spans
-            result.runs += summary.runs
-            result.ticks += summary.ticks
-            result.warnings.extend(summary.warnings)
-            failed = {r.path for r in summary.file_results if r.status == "failed"}
-            for exc in summary.errors:
-                result.warnings.append(exc.message())
-            result.failed.extend(sorted(failed))
         for seg in batch:
             if seg.stream == "logs":
                 result.log_records += _store_logs(con, seg.path)
             elif seg.stream == "rejected":
                 result.rejected += _store_rejected(con, seg.path)
+        # Trace segments, and logs segments for the Claude Code events in them, go through the
+        # ordinary ingest; its one derivation at the end rebuilds every run they touched.
+        inputs = [s.path for s in batch if s.stream in ("traces", "logs")]
+        summary = ingest(con, inputs, prices=book)
+        result.spans += summary.spans
+        result.runs += summary.runs
+        result.ticks += summary.ticks
+        result.warnings.extend(summary.warnings)
+        for exc in summary.errors:
+            result.warnings.append(exc.message())
+        result.failed.extend(sorted(r.path for r in summary.file_results if r.status == "failed"))
     finally:
         con.close()
     failed_dir = spool_dir / "failed"
@@ -501,35 +510,6 @@ def drain_once(db: Path, spool_dir: Path, book: PriceBook, wait_s: float) -> Bat
 
 def _segment_seen(con: Any, sha: str) -> bool:
     return bool(sql.run(con, "ingest/file_seen", {"sha256": sha}).rows)
-
-
-def _store_segment(
-    con: Any, path: Path, sha: str, fmt: str, size: int, query: str, batch: str, table: pa.Table
-) -> int:
-    """One transaction: the segment's rows (`query` reads them as `batch`) and its files row, so a
-    segment is stored whole or not at all and never twice."""
-    con.begin()
-    try:
-        if table.num_rows:
-            sql.execute(con, query, {"file_sha256": sha}, tables={batch: table})
-        sql.execute(
-            con,
-            "ingest/insert_file",
-            {
-                "sha256": sha,
-                "path": str(path),
-                "format": fmt,
-                "size_bytes": size,
-                "records": table.num_rows,
-                "records_skipped": 0,
-                "spans_new": 0,
-            },
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return int(table.num_rows)
 
 
 _REJECTED_SCHEMA = pa.schema(
@@ -561,150 +541,50 @@ def _store_rejected(con: Any, path: Path) -> int:
             }
         )
     table = pa.Table.from_pylist(rows, schema=_REJECTED_SCHEMA)
-    return _store_segment(
-        con,
-        path,
-        sha,
-        "serve-rejected",
-        len(data),
-        "serve/insert_rejected",
-        "rejected_batch",
-        table,
+    files = pa.Table.from_pylist(
+        [
+            {
+                "sha256": sha,
+                "path": str(path),
+                "format": "serve-rejected",
+                "size_bytes": len(data),
+                "records": table.num_rows,
+                "records_skipped": 0,
+                "spans_new": 0,
+            }
+        ]
     )
-
-
-_MAP = pa.map_(pa.string(), pa.string())
-LOG_SCHEMA = pa.schema(
-    [
-        ("log_id", pa.string()),
-        ("line", pa.int64()),
-        ("time_ns", pa.int64()),
-        ("observed_ns", pa.int64()),
-        ("severity_number", pa.int32()),
-        ("severity_text", pa.string()),
-        ("event_name", pa.string()),
-        ("body", pa.string()),
-        ("trace_id", pa.string()),
-        ("span_id", pa.string()),
-        ("service_name", pa.string()),
-        ("scope_name", pa.string()),
-        ("attributes", _MAP),
-        ("resource_attributes", _MAP),
-    ]
-)
-
-
-def _log_row(
-    line: int,
-    time_ns: int,
-    observed_ns: int,
-    severity_number: int,
-    severity_text: str,
-    event_name: str,
-    body: str | None,
-    trace_id: str,
-    span_id: str,
-    resource: list[tuple[str, str | None]],
-    scope_name: str,
-    attrs: list[tuple[str, str | None]],
-) -> dict[str, Any]:
-    a = dict(attrs)
-    # Claude Code names its events in the body and in `event.name` (FORMATS.md §3.7).
-    name = event_name or a.get("event.name") or None
-    if not name and body and body.startswith("claude_code."):
-        name = body
-    row = {
-        "line": line,
-        "time_ns": time_ns or None,
-        "observed_ns": observed_ns or None,
-        "severity_number": severity_number or None,
-        "severity_text": severity_text or None,
-        "event_name": name,
-        "body": body,
-        "trace_id": trace_id or None,
-        "span_id": span_id or None,
-        "service_name": dict(resource).get("service.name"),
-        "scope_name": scope_name or None,
-        "attributes": attrs,
-        "resource_attributes": resource,
-    }
-    # An exporter retry sends the same record again: its content hash stores it once.
-    key = orjson.dumps({k: v for k, v in row.items() if k != "line"}, option=orjson.OPT_SORT_KEYS)
-    row["log_id"] = hashlib.sha256(key).hexdigest()[:32]
-    return row
-
-
-def _int_or_zero(value: Any) -> int:
+    # One transaction with the segment's `files` row: stored whole or not at all, never twice.
+    con.begin()
     try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def decode_logs(payload: bytes, line: int) -> list[dict[str, Any]]:
-    """Rows for the `logs` table from one spooled /v1/logs body."""
-    kind, body = payload[:1], payload[1:]
-    rows: list[dict[str, Any]] = []
-    if kind == _LOG_PB:
-        req = ExportLogsServiceRequest()
-        req.ParseFromString(body)
-        for rl in req.resource_logs:
-            resource = otlp._pb_attrs(rl.resource.attributes)
-            for sl in rl.scope_logs:
-                for r in sl.log_records:
-                    rows.append(
-                        _log_row(
-                            line,
-                            r.time_unix_nano,
-                            r.observed_time_unix_nano,
-                            r.severity_number,
-                            r.severity_text,
-                            r.event_name,
-                            otlp._pb_text(r.body) if r.HasField("body") else None,
-                            r.trace_id.hex(),
-                            r.span_id.hex(),
-                            resource,
-                            sl.scope.name,
-                            otlp._pb_attrs(r.attributes),
-                        )
-                    )
-        return rows
-    for resource, scope, r in _json_log_records(orjson.loads(body)):
-        rows.append(
-            _log_row(
-                line,
-                _int_or_zero(r.get("timeUnixNano")),
-                _int_or_zero(r.get("observedTimeUnixNano")),
-                _int_or_zero(r.get("severityNumber")),
-                str(r.get("severityText") or ""),
-                str(r.get("eventName") or ""),
-                otlp._text(r["body"]) if isinstance(r.get("body"), dict) else None,
-                str(r.get("traceId") or "").lower(),
-                str(r.get("spanId") or "").lower(),
-                otlp._attrs_json(resource.get("attributes")),
-                str(scope.get("name") or ""),
-                otlp._attrs_json(r.get("attributes")),
+        if table.num_rows:
+            sql.execute(
+                con, "serve/insert_rejected", {"file_sha256": sha}, tables={"rejected_batch": table}
             )
-        )
-    return rows
+        sql.execute(con, "ingest/insert_files", tables={"files_batch": files})
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return int(table.num_rows)
 
 
 def _store_logs(con: Any, path: Path) -> int:
+    """Every record of a logs segment into the `logs` table (one statement, so all or nothing; a
+    record stored before is kept once by its content hash). The Claude Code events among them
+    become spans when the segment then goes through ingest."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if _segment_seen(con, sha):
-        return 0
+        return 0  # ingested already, which happens after this step
     rows: list[dict[str, Any]] = []
-    skipped = 0
     for line, payload in enumerate(spool.read_frames(path), 1):
-        try:
-            rows.extend(decode_logs(payload, line))
-        except Exception:  # checked before the 200, so this is not expected; never loop on it
-            skipped += 1
-    table = pa.Table.from_pylist(rows, schema=LOG_SCHEMA)
-    return _store_segment(
-        con, path, sha, "serve-logs", len(data), "serve/insert_logs", "log_batch", table
-    )
+        with contextlib.suppress(Exception):  # checked before the 200; never loop on it
+            rows.extend(otel_logs.records_from_frame(payload, line))
+    table = pa.Table.from_pylist(rows, schema=otel_logs.LOG_SCHEMA)
+    if table.num_rows:
+        sql.execute(con, "serve/insert_logs", {"file_sha256": sha}, tables={"log_batch": table})
+    return int(table.num_rows)
 
 
 def _worker_main(

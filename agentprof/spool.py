@@ -1,6 +1,7 @@
 """The serve spool: an append-only folder of request bodies, written with group commit and fsync
 before a request is acknowledged. Segments use the Collector file exporter's framing (4-byte
-big-endian length + payload), so a sealed trace segment is an ordinary input for `ingest`."""
+big-endian length + payload), so a sealed segment (traces or logs) is an ordinary input for
+`ingest`."""
 
 from __future__ import annotations
 
@@ -169,6 +170,7 @@ class Spool:
         self._open: dict[str, _Open] = {}
         self._pending: list[tuple[str, bytes, Future[None]]] = []
         self._pending_bytes = 0
+        self.submitted_bytes = 0  # every payload ever submitted, framed
         self._cond = threading.Condition()
         self._closing = False
         self.commits = 0
@@ -179,6 +181,11 @@ class Spool:
     def pending_bytes(self) -> int:
         return self._pending_bytes
 
+    @property
+    def open_bytes(self) -> int:
+        """Bytes in the segments still open (not yet sealed, so not yet the worker's)."""
+        return sum(seg.size for seg in list(self._open.values()))
+
     def submit(self, stream: str, payload: bytes) -> Future[None]:
         fut: Future[None] = Future()
         with self._cond:
@@ -187,6 +194,7 @@ class Spool:
                 return fut
             self._pending.append((stream, frame(payload), fut))
             self._pending_bytes += len(payload) + 4
+            self.submitted_bytes += len(payload) + 4
             self._cond.notify()
         return fut
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,19 @@ def _bind(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | No
     return con.execute(text, used) if used else con.execute(text)
 
 
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, tables: dict[str, Any] | None) -> Iterator[None]:
+    """Arrow tables or record-batch streams a statement reads by name (e.g. `from span_batch`),
+    visible to that statement only."""
+    for table_name, data in (tables or {}).items():
+        con.register(table_name, data)
+    try:
+        yield
+    finally:
+        for table_name in tables or {}:
+            con.unregister(table_name)
+
+
 def execute(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -44,18 +59,20 @@ def execute(
     *,
     tables: dict[str, Any] | None = None,
 ) -> None:
-    """Run a statement. `tables` names Arrow tables or record-batch streams the statement reads
-    (e.g. `from span_batch`); they are visible to this statement only."""
-    for table_name, data in (tables or {}).items():
-        con.register(table_name, data)
-    try:
+    """Run a statement for its effect."""
+    with _registered(con, tables):
         _bind(con, name, params)
-    finally:
-        for table_name in tables or {}:
-            con.unregister(table_name)
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> Result:
-    cur = _bind(con, name, params)
-    columns = [d[0] for d in cur.description]
-    return Result(name=name.rsplit("/", 1)[-1], columns=columns, rows=cur.fetchall())
+def run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    tables: dict[str, Any] | None = None,
+) -> Result:
+    """Run a query and fetch its rows."""
+    with _registered(con, tables):
+        cur = _bind(con, name, params)
+        columns = [d[0] for d in cur.description]
+        return Result(name=name.rsplit("/", 1)[-1], columns=columns, rows=cur.fetchall())

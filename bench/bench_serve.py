@@ -5,6 +5,11 @@ checks that every acknowledged span is in the database exactly once.
 
     .venv/bin/python bench/bench_serve.py                     # 400 requests, 8 clients
     .venv/bin/python bench/bench_serve.py --requests 1000 --clients 16 --gzip
+    .venv/bin/python bench/bench_serve.py --claude-code-events 200   # /v1/logs, Claude Code events
+
+With --claude-code-events every request is an ExportLogsServiceRequest of Claude Code
+api_request/tool_result events; each one becomes a span (a tick or a tool call), so "spans" below
+counts events.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import aiohttp
 import duckdb
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +76,51 @@ def synthetic_bodies(count: int, spans: int) -> list[tuple[bytes, int]]:
             a = span.attributes.add()
             a.key, a.value.int_value = "gen_ai.usage.input_tokens", 1000 + i
         out.append((req.SerializeToString(), spans))
+    return out
+
+
+def claude_code_bodies(count: int, events: int) -> list[tuple[bytes, int]]:
+    """Requests of `events` Claude Code events each, alternating api_request and tool_result, as
+    Claude Code's exporter sends them (string-valued attributes); ten requests per session."""
+    out = []
+    for batch in range(count):
+        req = ExportLogsServiceRequest()
+        rl = req.resource_logs.add()
+        a = rl.resource.attributes.add()
+        a.key, a.value.string_value = "service.name", "claude-code"
+        sl = rl.scope_logs.add()
+        sl.scope.name = "com.anthropic.claude_code.events"
+        for i in range(events):
+            rec = sl.log_records.add()
+            rec.time_unix_nano = 1_763_720_000_000_000_000 + (batch * events + i) * 10**9
+            kind = "api_request" if i % 2 == 0 else "tool_result"
+            rec.body.string_value = f"claude_code.{kind}"
+            attrs = {
+                "event.name": kind,
+                "session.id": f"bench-session-{batch // 10}",
+                "prompt.id": f"prompt-{batch}",
+                "duration_ms": "800",
+            }
+            if kind == "api_request":
+                attrs |= {
+                    "model": "claude-sonnet-4-5-20250929",
+                    "request_id": f"req_{batch}_{i}",
+                    "input_tokens": "12",
+                    "output_tokens": str(100 + i),
+                    "cache_read_tokens": str(20_000 + 500 * i),
+                    "cache_creation_tokens": "500",
+                    "cost_usd": "0.0125",
+                }
+            else:
+                attrs |= {
+                    "tool_name": "Read",
+                    "tool_use_id": f"toolu_{batch}_{i}",
+                    "success": "true",
+                }
+            for key, value in attrs.items():
+                kv = rec.attributes.add()
+                kv.key, kv.value.string_value = key, value
+        out.append((req.SerializeToString(), events))
     return out
 
 
@@ -132,7 +183,12 @@ async def client(
 
 
 async def load(
-    port: int, bodies: list[tuple[bytes, int]], clients: int, compress: bool, seconds: float
+    port: int,
+    bodies: list[tuple[bytes, int]],
+    clients: int,
+    compress: bool,
+    seconds: float,
+    path: str = "/v1/traces",
 ) -> tuple[float, list[float], dict[str, int]]:
     work: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()
     headers = {"Content-Type": "application/x-protobuf"}
@@ -142,7 +198,7 @@ async def load(
         work.put_nowait((gzip.compress(body, 1) if compress else body, spans))
     latencies: list[float] = []
     stats = {"requests": 0, "spans": 0, "lost": 0}
-    url = f"http://127.0.0.1:{port}/v1/traces"
+    url = f"http://127.0.0.1:{port}{path}"
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
@@ -176,11 +232,23 @@ def main() -> int:
         metavar="SPANS",
         help="send generated requests of SPANS spans instead of bench/data/otlp.binpb",
     )
+    parser.add_argument(
+        "--claude-code-events",
+        type=int,
+        default=0,
+        metavar="EVENTS",
+        help="send Claude Code log events to /v1/logs, EVENTS per request",
+    )
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the database")
     parser.add_argument("--save", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args()
 
-    if args.synthetic or not DATA.exists():
+    path = "/v1/traces"
+    if args.claude_code_events:
+        bodies = claude_code_bodies(args.requests, args.claude_code_events)
+        source = f"Claude Code log events, {args.claude_code_events} per request"
+        path = "/v1/logs"
+    elif args.synthetic or not DATA.exists():
         bodies = synthetic_bodies(args.requests, args.synthetic or 512)
         source = f"synthetic, {args.synthetic or 512} spans per request"
     else:
@@ -192,7 +260,7 @@ def main() -> int:
     proc, port, lines = start_server(db)
     try:
         elapsed, latencies, stats = asyncio.run(
-            load(port, bodies, args.clients, args.gzip, args.seconds)
+            load(port, bodies, args.clients, args.gzip, args.seconds, path)
         )
     finally:
         stop_started = time.perf_counter()
@@ -200,8 +268,9 @@ def main() -> int:
         code = proc.wait(600)
         drain = time.perf_counter() - stop_started
     con = duckdb.connect(str(db), read_only=True)
-    stored, unique = con.execute(
-        "select count(*), count(distinct (trace_id, span_id)) from spans"
+    stored, unique, ticks = con.execute(
+        "select count(*), count(distinct (trace_id, span_id)), (select count(*) from ticks)"
+        " from spans"
     ).fetchone()  # type: ignore[misc]
     con.close()
     rate = stats["spans"] / elapsed
@@ -226,6 +295,7 @@ def main() -> int:
         "exit_code": code,
         "spans_in_db": stored,
         "spans_in_db_unique": unique,
+        "ticks_in_db": ticks,
     }
     print(json.dumps(figures, indent=2))
     ok = stats["lost"] == 0 and code == 0 and stored == unique == stats["spans"]

@@ -7,13 +7,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from agentprof.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-BAD = ROOT / "fixtures" / "bad"
+FIXTURES = ROOT / "fixtures"
+BAD = FIXTURES / "bad"
 ENV = {"COLUMNS": "1000", "NO_COLOR": "1", "AGENTPROF_DB": None}
 
 MARKUP = ("[b]bold[/b]", "<script>alert(1)</script>", "'; DROP TABLE ticks; --")
@@ -151,3 +153,32 @@ def test_a_model_named_like_sql_injection_leaves_the_ticks_table_intact(tmp_path
     assert len(ticks(db, trace(17))) == 3
     ok(cli("ingest", "--db", db, BAD / "markup_names.json", "--json"))
     assert len(ticks(db, trace(17))) == 3
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_repeated_attribute_keys_and_out_of_range_times_do_not_stop_a_file(
+    suffix: str, tmp_path: Path
+) -> None:
+    doc = json.loads((FIXTURES / "otlp" / "genai_current.json").read_text())
+    spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    first = spans[0]
+    key = first["attributes"][0]["key"]
+    first["attributes"].append({"key": key, "value": {"stringValue": "last value"}})
+    spans[1]["kind"] = 300
+    spans[2]["startTimeUnixNano"] = str(2**63 + 5)
+    path = tmp_path / f"odd{suffix}"
+    path.write_text(json.dumps(doc) + "\n")
+    db = tmp_path / "a.duckdb"
+    result = ok(cli("ingest", "--db", db, path, "--json"))
+    summary = json.loads(result.stdout)
+    assert (summary["records"], summary["records_skipped"]) == (len(spans), 1)
+    assert f"{path}:1: bad span: startTimeUnixNano 9223372036854775813 is out of range" in (
+        result.stderr
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        value, kind = con.execute(
+            "select (select attributes[$key] from spans where span_id = lower($a)),"
+            " (select kind from spans where span_id = lower($b))",
+            {"key": key, "a": first["spanId"], "b": spans[1]["spanId"]},
+        ).fetchone()
+    assert (value, kind) == ("last value", 0)

@@ -126,6 +126,23 @@ def test_bad_and_unknown_records_are_quarantined_with_path_and_line(db: Path) ->
     assert "malformed JSON" in rows[0]["reason"]
 
 
+def test_a_transcript_without_one_usable_record_fails_and_writes_nothing(
+    db: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(
+        '{"type":"assistant","sessionId":"s","uuid":"u",'
+        '"message":{"usage":{"input_tokens":1,"output_tokens":1}}}\n'
+    )
+    ran = run_cli("ingest", "--db", db, broken)
+    assert ran.exit_code == 1
+    assert (
+        f"error: {broken}: no usable claude-code record "
+        "(line 1: assistant record without a valid timestamp)"
+    ) in ran.stderr
+    assert run_cli("quarantine", "--db", db, "--json").json()["quarantine"] == []
+
+
 def test_reingest_and_snapshot_copies_change_nothing(db: Path, tmp_path: Path) -> None:
     ingest_json(db, FIXTURES / "claude_code")
     before = totals(db)

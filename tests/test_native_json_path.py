@@ -62,3 +62,35 @@ def test_a_file_with_a_malformed_line_falls_back_to_the_python_reader(tmp_path):
     assert readers == ["python"]
     assert len(native["spans"]) == 4
     assert native == python
+
+
+def test_a_span_twice_in_one_file_falls_back_and_is_stored_once(tmp_path):
+    # An exporter retry written twice into the same export: the file's first copy is kept.
+    source = FIXTURES / "otlp" / "encodings" / "collector.jsonl"
+    first = source.read_bytes().splitlines()[0]
+    doubled = tmp_path / "doubled.jsonl"
+    doubled.write_bytes(first + b"\n" + first + b"\n")
+    once = tmp_path / "once.jsonl"
+    once.write_bytes(first + b"\n")
+    twice, readers = _tables(tmp_path / "d.duckdb", [doubled], native=True)
+    single, single_readers = _tables(tmp_path / "s.duckdb", [once], native=True)
+    assert (readers, single_readers) == (["python"], ["duckdb"])
+    assert twice["spans"]
+    # Everything equal but the file each span came from (the last column).
+    assert [row[:-1] for row in twice.pop("spans")] == [row[:-1] for row in single.pop("spans")]
+    assert twice == single
+
+
+def test_a_legacy_envelope_goes_to_the_python_reader(tmp_path):
+    doc = orjson.loads(
+        (FIXTURES / "otlp" / "encodings" / "collector.jsonl").read_bytes().splitlines()[0]
+    )
+    for rs in doc["resourceSpans"]:
+        rs["instrumentationLibrarySpans"] = rs.pop("scopeSpans")
+    legacy = tmp_path / "legacy.jsonl"
+    legacy.write_bytes(orjson.dumps(doc) + b"\n")
+    tables, readers = _tables(tmp_path / "l.duckdb", [legacy], native=True)
+    assert readers == ["python"]
+    assert len(tables["spans"]) == sum(
+        len(s["spans"]) for rs in doc["resourceSpans"] for s in rs["instrumentationLibrarySpans"]
+    )

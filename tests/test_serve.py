@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.conftest import ROOT, ingest_json, runs_json, ticks_json
 
 CC_LOGS = ROOT / "fixtures" / "otlp_logs" / "claude_code_otel_logs.json"
+CC_SESSION = ROOT / "fixtures" / "otlp_logs" / "claude_code_session.json"
 PB = "application/x-protobuf"
 JSON = "application/json"
 
@@ -259,18 +261,22 @@ def test_a_retried_request_stores_its_spans_once_and_logs_are_kept(tmp_path):
     record.time_unix_nano = 1_786_200_000_000_000_000
     assert post(f"{server.url}/v1/logs", pb_logs.SerializeToString())[0] == 200
     assert server.stop() == 0
-    assert span_counts(tmp_path / "s.duckdb") == (5, 5)
+    # 5 spans, and 2 from the Claude Code events (a tick and a tool call), each stored once.
+    assert span_counts(tmp_path / "s.duckdb") == (7, 7)
     con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
     rows = con.execute(
         "select event_name, attributes['input_tokens'], service_name from logs "
         "order by time_ns, event_name"
     ).fetchall()
+    bad = con.execute("select reason from quarantine").fetchall()
     con.close()
     assert rows == [
         ("claude_code.api_request", None, None),
         ("api_request", "3", "claude-code"),
         ("tool_result", None, "claude-code"),
     ]
+    # The protobuf event has no session: kept in `logs`, quarantined as a tick.
+    assert bad == [("claude_code.api_request without session.id",)]
 
 
 # --- what an exporter should never send ----------------------------------------------------
@@ -483,21 +489,25 @@ def test_a_bad_port_is_a_usage_error(tmp_path, port):
     assert ran.returncode == 2
 
 
-def test_a_protobuf_body_that_starts_like_json_is_stored_as_protobuf(tmp_path):
-    # A ResourceSpans of exactly 123 bytes makes the body start with b"\n{": the framed reader
-    # would take it for JSON unless serve guards it.
-    body = b""
+def body_starting_like_json(trace_id: str, span_id: str) -> bytes:
+    """A request whose ResourceSpans is exactly 123 bytes long, so the message starts with b"\\n{"
+    (field 1, length 123): after the newline it looks like a JSON object."""
     for pad in range(100):
         req = ExportTraceServiceRequest()
         span = req.resource_spans.add().scope_spans.add().spans.add()
-        span.trace_id = bytes.fromhex(f"{5:032x}")
-        span.span_id = bytes.fromhex(f"{5:08x}{0:08x}")
+        span.trace_id = bytes.fromhex(trace_id)
+        span.span_id = bytes.fromhex(span_id)
         span.name = "x" * pad
         span.start_time_unix_nano, span.end_time_unix_nano = 1_763_720_000_000_000_000, 1
         body = req.SerializeToString()
         if body.startswith(b"\n{"):
-            break
-    assert body.startswith(b"\n{")
+            return body
+    raise AssertionError("no padding gives a body starting with \\n{")
+
+
+def test_a_protobuf_body_that_starts_like_json_is_stored_as_protobuf(tmp_path):
+    # The framed reader would take this body for JSON unless serve guards it.
+    body = body_starting_like_json(f"{5:032x}", f"{5:08x}{0:08x}")
     server = Server(tmp_path / "s.duckdb")
     assert post(f"{server.url}/v1/traces", body)[0] == 200
     assert server.stop() == 0
@@ -525,3 +535,152 @@ def test_bad_log_bodies_get_400_and_nothing_is_stored(tmp_path):
     ).fetchone()
     con.close()
     assert counts == (0, 3)
+
+
+# --- Claude Code's log events ----------------------------------------------------------------
+
+
+def _claude_code_records() -> list[dict[str, Any]]:
+    doc = json.loads(CC_SESSION.read_text())
+    return doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"]  # type: ignore[no-any-return]
+
+
+def test_claude_code_events_from_the_sdk_log_exporter_give_the_ledger_of_the_export_file(
+    tmp_path,
+):
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    server = Server(tmp_path / "served.duckdb")
+    provider = LoggerProvider(
+        resource=Resource.create({"service.name": "claude-code", "service.version": "2.1.39"})
+    )
+    provider.add_log_record_processor(
+        SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{server.url}/v1/logs"))
+    )
+    logger = provider.get_logger("com.anthropic.claude_code.events", "2.1.39")
+    # Claude Code's events, as its own OpenTelemetry SDK emits them (the fixture's records).
+    for record in _claude_code_records():
+        attributes = {
+            kv["key"]: (int(v["intValue"]) if "intValue" in v else v["stringValue"])
+            for kv in record["attributes"]
+            for v in [kv["value"]]
+        }
+        logger.emit(
+            timestamp=int(record["timeUnixNano"]),
+            observed_timestamp=int(record["observedTimeUnixNano"]),
+            body=record["body"]["stringValue"],
+            attributes=attributes,
+        )
+    provider.shutdown()
+    assert server.stop() == 0, server.stderr()
+    ingest_json(tmp_path / "file.duckdb", CC_SESSION)
+    served = ledger(tmp_path / "served.duckdb")
+    assert served == ledger(tmp_path / "file.duckdb")
+    assert [(r["source"], r["ticks"], r["tool_calls"]) for r in served[0]] == [
+        ("claude-code-otel", 4, 2)
+    ]
+    con = duckdb.connect(str(tmp_path / "served.duckdb"), read_only=True)
+    logs, bad = con.execute(
+        "select (select count(*) from logs), (select list(reason) from quarantine)"
+    ).fetchone()  # type: ignore[misc]
+    con.close()
+    # Every record is kept in `logs`; the malformed api_request is also quarantined.
+    assert (logs, bad) == (11, ["input_tokens 'lots' is not a number"])
+
+
+@pytest.mark.parametrize("encoding", ["json", "protobuf+gzip"])
+def test_claude_code_events_posted_to_v1_logs_become_ticks(tmp_path, encoding):
+    from google.protobuf.json_format import Parse
+
+    server = Server(tmp_path / "served.duckdb")
+    body = CC_SESSION.read_bytes()
+    headers: dict[str, str] = {}
+    ctype = JSON
+    if encoding != "json":
+        body = gzip.compress(Parse(body, ExportLogsServiceRequest()).SerializeToString())
+        headers, ctype = {"Content-Encoding": "gzip"}, PB
+    for _ in range(2):  # an exporter retry is stored once
+        assert post(f"{server.url}/v1/logs", body, ctype, headers)[0] == 200
+    assert server.stop() == 0, server.stderr()
+    ingest_json(tmp_path / "file.duckdb", CC_SESSION)
+    assert ledger(tmp_path / "served.duckdb") == ledger(tmp_path / "file.duckdb")
+    assert span_counts(tmp_path / "served.duckdb") == (6, 6)
+    assert "served 2 requests" in server.stderr()
+
+
+# --- back pressure ---------------------------------------------------------------------------
+
+
+def test_a_full_spool_gets_429_with_retry_after_until_the_database_catches_up(tmp_path):
+    db = tmp_path / "s.duckdb"
+    server = Server(db, "--max-spool-mb", "0.05")
+    url = f"{server.url}/v1/traces"
+    # Another process holds the database (as a long `report` would): nothing leaves the spool.
+    holder = duckdb.connect(str(db))
+    acked: list[int] = []
+    refused: tuple[int, dict[str, str], bytes] | None = None
+    for batch in range(1, 41):
+        status, headers, reply = post(url, synthetic_request(batch, 100))
+        if status != 200:
+            refused = (status, headers, reply)
+            break
+        acked.append(batch)
+    assert refused is not None, "50 KB of spool never filled"
+    status, headers, reply = refused
+    assert (status, headers["Retry-After"]) == (429, "5")
+    assert status_message(reply) == (
+        "the spool holds more than 50,000 bytes not yet stored; retry later"
+    )
+    # Requests of 16,304 bytes (+4 framing): three fit under 50,000, the fourth is accepted at
+    # 48,940 and crosses the limit, the fifth is refused.
+    assert len(acked) == 4
+    holder.close()
+    # The worker gets the database, stores the spool, and the retry is accepted.
+    retried = acked[-1] + 1
+    deadline = time.monotonic() + 120
+    while post(url, synthetic_request(retried, 100))[0] != 200:
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.5)
+    assert server.stop() == 0, server.stderr()
+    present = set(stored_ids(db))
+    assert len(present) == span_counts(db)[0] == (len(acked) + 1) * 100
+    for batch in [*acked, retried]:
+        assert (f"{batch:032x}", f"{batch:08x}{0:08x}") in present
+    assert " × 429" in server.stderr()  # how many depends on when the worker got in
+
+
+def test_a_spool_that_cannot_be_written_gets_503_with_retry_after(tmp_path):
+    import resource
+
+    server = Server(tmp_path / "s.duckdb")
+    url = f"{server.url}/v1/traces"
+    assert post(url, synthetic_request(1, 10))[0] == 200
+    # The disk is "full" for the server process: no file of it may grow past 1 MB (the database
+    # worker, a separate process, is not limited).
+    resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+    big = synthetic_request(2, 15_000)
+    assert len(big) > 1_000_000
+    status, headers, reply = post(url, big)
+    assert (status, headers.get("Retry-After")) == (503, "5"), (reply, server.stderr())
+    assert status_message(reply) == "cannot write the spool; retry later"
+    # What fits is still accepted; the refused request left nothing behind.
+    assert post(url, synthetic_request(3, 10))[0] == 200, server.stderr()
+    assert server.stop() == 0, server.stderr()
+    batches = {span_id[:8] for _, span_id in stored_ids(tmp_path / "s.duckdb")}
+    assert batches == {f"{1:08x}", f"{3:08x}"}, server.stderr()
+    assert "cannot write the spool" in server.stderr()
+
+
+# --- the Collector frame that starts like JSON -----------------------------------------------
+
+
+def test_ingest_reads_a_collector_frame_that_starts_like_json_as_protobuf(tmp_path):
+    # Only a JSON parse that succeeds may count.
+    body = body_starting_like_json(f"{9:032x}", f"{9:08x}{1:08x}")
+    path = tmp_path / "collector.binpb"
+    path.write_bytes(struct.pack(">I", len(body)) + body)
+    out = ingest_json(tmp_path / "i.duckdb", path)
+    assert (out["records"], out["records_skipped"], out["spans"]) == (1, 0, 1)
+    assert stored_ids(tmp_path / "i.duckdb") == [(f"{9:032x}", f"{9:08x}{1:08x}")]

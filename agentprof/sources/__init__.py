@@ -12,7 +12,7 @@ import orjson
 from google.protobuf.message import DecodeError
 
 from agentprof.errors import InputError
-from agentprof.sources import logs, otlp
+from agentprof.sources import logs, otel_logs, otlp
 from agentprof.sources.io import open_decompressed
 
 # Formats DuckDB's own JSON reader can take directly (ingest's native fast path).
@@ -57,7 +57,11 @@ def detect(path: Path) -> Format:
         if family:
             return Format(family + suffix, stream)
     if stripped[:1] == b"{":
+        if otel_logs.starts_like_logs_json(head):
+            return Format(otel_logs.FAMILY + suffix, stream)
         return Format("otlp-json" + suffix, stream)
+    if head[:1] in (b"\x00", b"\x0a") and otel_logs.is_protobuf_logs(path):
+        return Format(otel_logs.FAMILY + suffix, stream)
     if head[:1] == b"\x00" and len(head) >= 5:
         # A 4-byte big-endian length below 16 MiB starts with a zero byte; a bare
         # ExportTraceServiceRequest starts with field 1's tag (0x0a).

@@ -122,12 +122,15 @@ def span_row(
     )
 
 
-def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader, sha: str) -> None:
-    """Stage the file's spans, drop stored copies that a staged span supersedes (higher
+def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader) -> None:
+    """Stage the files' spans, drop stored copies that a staged span supersedes (higher
     `agentprof.rank`), then insert what is not stored yet."""
     sql.execute(con, "ingest/agentlog_stage_spans", tables={"span_batch": stream})
+    # A Claude Code request known from its transcript and from its OTel events counts once.
+    for name in ("superseded", "drop_staged", "mark_superseded", "delete_superseded"):
+        sql.execute(con, f"ingest/otel_logs_{name}")
     sql.execute(con, "ingest/agentlog_delete_superseded")
-    sql.execute(con, "ingest/agentlog_insert_spans", {"file_sha256": sha})
+    sql.execute(con, "ingest/agentlog_insert_spans")
 
 
 class BadLine(ValueError):

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import orjson
 
-from agentprof.sources import api_logs, claude_code, codex, usage_reports
+from agentprof.sources import api_logs, claude_code, codex, otel_logs, usage_reports
 from agentprof.sources.io import open_decompressed
 from agentprof.sources.otlp import BadRecord, Batches
 
@@ -21,6 +21,7 @@ READERS: dict[str, Reader] = {
     "codex": codex.read,
     "api-log": api_logs.read,
     "claude-code-meta": claude_code.read_meta,
+    otel_logs.FAMILY: otel_logs.read,
 }
 # Families whose spans go through agentlog.store_spans (a more complete copy replaces a stored one).
 SPAN_FAMILIES = frozenset(READERS)
@@ -51,13 +52,16 @@ def first_document(path: Path) -> Any:
 
 
 def detect_family(path: Path) -> str | None:
-    """'claude-code', 'codex', 'api-log', 'usage-report', or None (leave it to OTLP)."""
+    """'claude-code', 'codex', 'api-log', 'usage-report', 'otlp-logs', or None (leave it to
+    OTLP traces)."""
     try:
         doc = first_document(path)
     except Exception:  # unreadable or corrupt: the OTLP path reports it
         return None
     if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
         return None
+    if otel_logs.is_logs_json(doc):
+        return otel_logs.FAMILY
     if claude_code.is_meta(path, doc):
         return "claude-code-meta"
     if claude_code.looks_like(doc):

@@ -5,19 +5,29 @@
 -- scheduling, retries, idle). tool_serial_ms is the plain sum of tool durations, so the saving of
 -- parallel dispatch shows beside it. parent_run_id comes from a link on the trace's root span.
 insert into runs
-with s as (select * from affected_spans),
+-- The attribute values needed are picked out first, so the spans read several times below are
+-- narrow rows, not whole attribute maps.
+with s as (
+    select trace_id, span_id, parent_span_id, start_ns, end_ns, service_name, links,
+           span_status(status_code, a) as status,
+           -- Local-log readers name their source (claude-code, codex, api-log); OTLP has none.
+           a['agentprof.source'] as source,
+           coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']) as agent_name,
+           a['traceloop.workflow.name'] as workflow_name,
+           coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
+                    a['traceloop.association.properties.session_id']) as session_id
+    from affected_spans
+),
 bounds as (
     select trace_id, min(start_ns) as start_ns, max(end_ns) as end_ns,
            any_value(service_name order by start_ns) as service_name,
-           -- Local-log readers name their source (claude-code, codex, api-log); OTLP has none.
-           coalesce(min(a['agentprof.source']), 'otlp') as source
+           coalesce(min(source), 'otlp') as source
     from s group by trace_id
 ),
 roots as (
     select s.trace_id,
            arg_min(s.links, s.start_ns) as links,
-           arg_min(s.status_code, s.start_ns) as status_code,
-           arg_min(s.a, s.start_ns) as root_attributes
+           arg_min(s.status, s.start_ns) as status
     from s
     anti join s p on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
     group by s.trace_id
@@ -25,14 +35,10 @@ roots as (
 labels as (
     select trace_id,
         coalesce(
-            min_by(coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']), start_ns)
-                filter (where coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']) is not null),
-            min_by(a['traceloop.workflow.name'], start_ns) filter (where a['traceloop.workflow.name'] is not null)
+            min_by(agent_name, start_ns) filter (where agent_name is not null),
+            min_by(workflow_name, start_ns) filter (where workflow_name is not null)
         ) as agent,
-        min_by(coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
-                        a['traceloop.association.properties.session_id']), start_ns)
-            filter (where coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
-                                   a['traceloop.association.properties.session_id']) is not null) as session_id
+        min_by(session_id, start_ns) filter (where session_id is not null) as session_id
     from s group by trace_id
 ),
 intervals as (
@@ -86,7 +92,7 @@ select
     (coalesce(u.covered_ns, 0) - coalesce(u.model_ns, 0)) / 1e6 as tool_ms,
     coalesce(sr.tool_serial_ns, 0) / 1e6 as tool_serial_ms,
     ((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0)) / 1e6 as harness_ms,
-    span_status(r.status_code, r.root_attributes) as status
+    r.status
 from bounds b
 left join roots r using (trace_id)
 left join labels lb using (trace_id)

@@ -4,10 +4,11 @@
 -- whose recorded output names the tool call id (tick_link = 'call_id'); without that, the last tick
 -- that ended before the tool started (tick_link = 'time'; 1 ms of clock skew tolerated).
 -- args_fingerprint hashes the arguments as sorted-key JSON (args_fingerprint() is registered by
--- ingest); argument text itself is not copied.
+-- ingest); argument text itself is not copied. Output text is only assembled for the ticks of
+-- runs whose tools carry a call id, and before the join, so the attribute maps are not carried
+-- through it.
 insert into tool_calls
-with s as (select * from affected_spans),
-tools as (
+with tools as (
     select
         trace_id as run_id,
         span_id,
@@ -23,16 +24,19 @@ tools as (
         coalesce(a['gen_ai.tool.call.arguments'], a['tool_call.function.arguments'], a['ai.toolCall.args'],
                  case when a['openinference.span.kind'] = 'TOOL' then a['input.value'] end,
                  a['traceloop.entity.input'], a['tool_input'], a['tool_parameters']) as args
-    from s
+    from affected_spans
     where a['gen_ai.operation.name'] = 'execute_tool'
        or a['openinference.span.kind'] = 'TOOL'
        or a['traceloop.span.kind'] = 'tool'
        or name = 'ai.toolCall'
        or name = 'claude_code.tool'
 ),
-tick_outputs as (
+linked_runs as (
+    select distinct run_id from tools where call_id is not null and call_id <> ''
+),
+tick_texts as (
     select
-        k.run_id, k.tick, k.end_ns,
+        s.trace_id, s.span_id,
         concat_ws(' ',
             s.a['gen_ai.output.messages'], s.a['output.value'], s.a['ai.response.toolCalls'],
             array_to_string(list_transform(
@@ -40,22 +44,30 @@ tick_outputs as (
                                                      or e.key like 'llm.output_messages.%'),
                 lambda e: e.value), ' ')
         ) as output_text
+    from affected_spans s
+    where s.trace_id in (select run_id from linked_runs)
+      and (s.trace_id, s.span_id) in (select run_id, span_id from ticks where run_id in (select run_id from linked_runs))
+),
+tick_outputs as (
+    select k.run_id, k.tick, x.output_text
     from ticks k
-    join s on s.trace_id = k.run_id and s.span_id = k.span_id
-    where k.run_id in (select trace_id from affected_traces)
+    join tick_texts x on x.trace_id = k.run_id and x.span_id = k.span_id
+),
+tick_ends as (
+    select run_id, tick, end_ns from ticks where run_id in (select trace_id from affected_traces)
 ),
 by_call_id as (
-    select t.span_id, min(o.tick) as tick
+    select t.run_id, t.span_id, min(o.tick) as tick
     from tools t
     join tick_outputs o on o.run_id = t.run_id
     where t.call_id is not null and t.call_id <> '' and contains(o.output_text, t.call_id)
-    group by t.span_id
+    group by t.run_id, t.span_id
 ),
 by_time as (
-    select t.span_id, max(o.tick) as tick
+    select t.run_id, t.span_id, max(o.tick) as tick
     from tools t
-    join tick_outputs o on o.run_id = t.run_id and o.end_ns <= t.start_ns + 1000000
-    group by t.span_id
+    join tick_ends o on o.run_id = t.run_id and o.end_ns <= t.start_ns + 1000000
+    group by t.run_id, t.span_id
 )
 select
     t.run_id,
@@ -71,5 +83,5 @@ select
     t.status,
     args_fingerprint(t.args) as args_fingerprint
 from tools t
-left join by_call_id c using (span_id)
-left join by_time b using (span_id)
+left join by_call_id c using (run_id, span_id)
+left join by_time b using (run_id, span_id)

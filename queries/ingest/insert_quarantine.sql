@@ -1,4 +1,4 @@
 -- Insert quarantine
--- Records of one file that could not be ingested, with path:line and the reason.
+-- Records that could not be ingested, with their file, path:line and the reason.
 insert into quarantine
-select $file_sha256, path, line, reason, excerpt, now()::timestamp from quarantine_batch
+select file_sha256, path, line, reason, excerpt, now()::timestamp from quarantine_batch

@@ -1,9 +1,10 @@
 -- Insert spans from OTLP/JSON lines (native fast path)
 -- The same rows the Python decoder would produce, parsed by DuckDB's JSON reader straight from the
 -- file ($path): json_transform shapes each request, unnest walks resource → scope → span. Ids are
--- lower-cased; their validity is checked afterwards (ingest/invalid_new_spans) and a file with any
--- bad id falls back to the Python decoder, which quarantines span by span. Spans already stored
--- are skipped (first copy wins); `line` is not known here and stays NULL.
+-- lower-cased; their validity is checked afterwards (ingest/invalid_new_spans), and a file with any
+-- bad id, or with a span twice, falls back to the Python decoder, which quarantines span by span
+-- and keeps a file's first copy. Spans already stored are skipped (first copy wins); `line` is not
+-- known here and stays NULL.
 insert into spans
 with docs as (
     select json_transform(json_extract(j, '$.resourceSpans'), '[{
@@ -62,5 +63,5 @@ rows as (
     from raw
 )
 select b.*, $file_sha256 as file_sha256, cast(null as bigint) as line
-from (select * from rows qualify row_number() over (partition by trace_id, span_id) = 1) b
+from rows b
 anti join spans s on s.trace_id = b.trace_id and s.span_id = b.span_id
