@@ -9,7 +9,6 @@ import gc
 import glob
 import hashlib
 import io
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -140,12 +140,10 @@ def _args_fingerprint(args: str | None) -> str | None:
     if args is None:
         return None
     try:
-        canonical = json.dumps(
-            json.loads(args), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-    except (ValueError, TypeError):
-        canonical = args
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        canonical = orjson.dumps(orjson.loads(args), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:  # not JSON, or beyond it (NaN, integers past 64 bits)
+        canonical = args.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(canonical).hexdigest()[:16]
 
 
 def _args_fingerprints(args: pa.Array) -> pa.Array:
@@ -263,9 +261,6 @@ class _Group:
     files: list[tuple[_Decoder, list[pa.RecordBatch], FileResult]] = field(default_factory=list)
     nbytes: int = 0
 
-    def shas(self) -> set[str]:
-        return {d.sha for d, _, _ in self.files}
-
 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
@@ -295,6 +290,7 @@ def ingest(
     book = prices or PriceBook()
     register_functions(con)
     group = _Group()
+    seen = {sha for (sha,) in sql.run(con, "ingest/files_seen").rows}
     total = len(paths)
     bytes_done = 0
     for index, path in enumerate(paths):
@@ -304,7 +300,7 @@ def ingest(
                 progress(index, total, nbytes, summary.spans + spans)
 
         try:
-            result = _ingest_file(con, path, group, summary, on_spans, native_json)
+            result = _ingest_file(con, path, seen, group, summary, on_spans, native_json)
         except InputError as exc:
             summary.files_failed += 1
             summary.errors.append(exc)
@@ -329,17 +325,35 @@ def ingest(
 def _ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
+    seen: set[str],
     group: _Group,
     summary: IngestSummary,
     on_spans: Callable[[int], Any],
     native_json: bool,
 ) -> FileResult:
+    """`seen`: the contents stored so far (before this ingest and by it); this file's is added
+    once it is stored or waiting in the group."""
     try:
         sha, size = _sha256(path)
     except OSError as exc:
         raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    if sha in group.shas() or sql.run(con, "ingest/file_seen", {"sha256": sha}).rows:
+    if sha in seen:
         return FileResult(str(path), "", "unchanged")
+    result = _ingest_new_file(con, path, sha, size, group, summary, on_spans, native_json)
+    seen.add(sha)
+    return result
+
+
+def _ingest_new_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sha: str,
+    size: int,
+    group: _Group,
+    summary: IngestSummary,
+    on_spans: Callable[[int], Any],
+    native_json: bool,
+) -> FileResult:
     fmt = sources.detect(path)
     if native_json and fmt.name in sources.NATIVE_JSON_FORMATS and sources.is_json_lines(path):
         fmt.stream.close()

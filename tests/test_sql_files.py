@@ -12,7 +12,7 @@ from tests.conftest import FIXTURES, REAL_OTLP, ingest_json, run_cli, runs_json
 
 # Queries that only the `serve` worker process runs; tests/test_serve.py drives them through a
 # real server (this test's recorder cannot see into another process).
-RUN_IN_SERVE_WORKER = {"serve/insert_logs", "serve/insert_rejected"}
+RUN_IN_SERVE_WORKER = {"serve/insert_logs", "serve/insert_rejected", "ingest/file_seen"}
 
 
 def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
