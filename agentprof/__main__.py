@@ -1,3 +1,5 @@
 from agentprof.cli import main
 
-main()
+# Guarded: decoding worker processes (spawned) import this module too.
+if __name__ == "__main__":
+    main()

@@ -5,10 +5,8 @@ ticks and tool calls of every pending trace and prices them."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import glob
 import hashlib
-import io
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,10 +17,16 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from agentprof import sources, sql
 from agentprof.errors import AgentprofError, InputError
+from agentprof.filereader import (
+    SMALL_FILE_BYTES,
+    InputFile,
+    file_sha256,
+    no_gc,
+    read_spans,
+)
 from agentprof.pricing import PriceBook, rate_rows
 from agentprof.sources import agentlog, logs, usage_reports
 from agentprof.sources.otlp import SPAN_SCHEMA
@@ -125,16 +129,6 @@ def expand_paths(paths: Iterable[str]) -> list[Path]:
     return unique
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
 def _args_fingerprint(args: str | None) -> str | None:
     """Canonical argument hash: sorted-key JSON where the arguments parse as JSON, else the text."""
     if args is None:
@@ -166,12 +160,11 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         pass  # already registered on this connection
 
 
-# Files up to GROUP_FILE_BYTES are decoded whole in memory and stored together with their
-# neighbours, one transaction per group of up to GROUP_BYTES: a folder of many small session logs
-# then pays the per-transaction cost (scans of the stored spans, a commit) once per group instead
-# of once per file. Every file is still stored whole or not at all. Larger files stream in a
-# transaction of their own, so memory stays flat whatever their size.
-GROUP_FILE_BYTES = 8 << 20
+# Small files (filereader.SMALL_FILE_BYTES) are decoded whole in memory and stored together with
+# their neighbours, one transaction per group of up to GROUP_BYTES: a folder of many small session
+# logs then pays the per-transaction cost (scans of the stored spans, a commit) once per group
+# instead of once per file. Every file is still stored whole or not at all. Larger files stream in
+# a transaction of their own, so memory stays flat whatever their size.
 GROUP_BYTES = 64 << 20
 
 # What a decoded span batch carries into the store: the file it came from and its position in the
@@ -201,78 +194,28 @@ _FILES_SCHEMA = pa.schema(
 )
 
 
-class _Decoder:
-    """One file read through its family's reader: span batches tagged with the file, the record
-    counts, the bad records (for the quarantine) and the trace ids (for derivation)."""
-
-    def __init__(self, path: Path, fmt: sources.Format, sha: str, size: int, seq: int) -> None:
-        self.path, self.fmt, self.sha, self.size, self.seq = path, fmt, sha, size, seq
-        self.records = 0
-        self.skipped = 0
-        self.quarantined: list[tuple[str, int, str, str]] = []
-        self.trace_ids: list[pa.Array] = []
-
-    def bad(self, line: int, reason: str, excerpt: str) -> None:
-        self.quarantined.append((str(self.path), line, reason, excerpt))
-
-    def batches(self, on_spans: Callable[[int], Any] | None = None) -> Iterator[pa.RecordBatch]:
-        sha = pa.scalar(self.sha, pa.string())
-        seq = pa.scalar(self.seq, pa.int32())
-        for table, nrec, nbad in sources.read(self.path, self.fmt, self.bad):
-            self.records += nrec
-            self.skipped += nbad
-            if table is not None:
-                self.trace_ids.append(pc.unique(table.column("trace_id")))
-                for batch in table.to_batches():
-                    n = batch.num_rows
-                    yield pa.RecordBatch.from_arrays(
-                        [*batch.columns, pa.repeat(sha, n), pa.repeat(seq, n)],
-                        schema=STORE_SCHEMA,
-                    )
-            if on_spans:
-                on_spans(self.records - self.skipped)
-
-    def check(self) -> None:
-        """A file without one good record is not what it seemed: nothing of it is stored."""
-        if self.records == self.skipped:
-            first = self.quarantined[0] if self.quarantined else None
-            why = f"line {first[1]}: {first[2]}" if first else "no spans in it"
-            family = logs.family(self.fmt.name)
-            if family in logs.SPAN_FAMILIES:
-                raise InputError(str(self.path), f"no usable {family} record ({why})")
-            raise InputError(str(self.path), f"not an OTLP trace export ({why})")
-
-    def result(self, reader: str, spans_new: int) -> FileResult:
-        return FileResult(
-            str(self.path),
-            self.fmt.name,
-            "ingested",
-            reader,
-            self.records,
-            self.skipped,
-            spans_new,
+def _tagged(batches: Iterator[pa.RecordBatch], sha: str, seq: int) -> Iterator[pa.RecordBatch]:
+    file_sha = pa.scalar(sha, pa.string())
+    file_seq = pa.scalar(seq, pa.int32())
+    for batch in batches:
+        n = batch.num_rows
+        yield pa.RecordBatch.from_arrays(
+            [*batch.columns, pa.repeat(file_sha, n), pa.repeat(file_seq, n)], schema=STORE_SCHEMA
         )
+
+
+def _result(file: InputFile, reader: str, spans_new: int) -> FileResult:
+    return FileResult(
+        str(file.path), file.fmt_name, "ingested", reader, file.records, file.skipped, spans_new
+    )
 
 
 @dataclass
 class _Group:
     """Small decoded files waiting for their common transaction."""
 
-    files: list[tuple[_Decoder, list[pa.RecordBatch], FileResult]] = field(default_factory=list)
+    files: list[tuple[InputFile, list[pa.RecordBatch], FileResult]] = field(default_factory=list)
     nbytes: int = 0
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    # Decoding makes millions of short-lived containers and no cycles; the cyclic collector's
-    # passes over them cost about a third of the time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def ingest(
@@ -331,60 +274,43 @@ def _ingest_file(
     on_spans: Callable[[int], Any],
     native_json: bool,
 ) -> FileResult:
-    """`seen`: the contents stored so far (before this ingest and by it); this file's is added
-    once it is stored or waiting in the group."""
-    try:
-        sha, size = _sha256(path)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    """`seen`: the contents stored so far, before this ingest and by it; this file's is added once
+    it is stored or waiting in the group."""
+    sha, size = file_sha256(path)
     if sha in seen:
         return FileResult(str(path), "", "unchanged")
-    result = _ingest_new_file(con, path, sha, size, group, summary, on_spans, native_json)
+    file = InputFile(path, sha, size)
+    fmt = sources.detect(path)
+    file.fmt_name = fmt.name
+    result: FileResult | None = None
+    if native_json and fmt.name in sources.NATIVE_JSON_FORMATS and sources.is_json_lines(path):
+        fmt.stream.close()
+        _store_group(con, group, summary)  # earlier files first: the first stored copy wins
+        result = _native_jsonl(con, file, summary)
+        if result is None:  # DuckDB's reader did not take it: the Python decoder will
+            fmt = sources.detect(path)
+    if result is None and logs.family(fmt.name) == logs.REPORT_FAMILY:
+        result = _usage_report(con, file, fmt, summary)
+    elif result is None and size <= SMALL_FILE_BYTES:
+        with no_gc():
+            batches = list(read_spans(file, fmt))
+        file.check()
+        result = _result(file, "python", 0)  # spans_new is known once the group is stored
+        group.files.append((file, batches, result))
+        group.nbytes += size
+        _count_records(summary, file)
+    elif result is None:
+        _store_group(con, group, summary)
+        result = _streamed(con, file, fmt, summary, on_spans)
     seen.add(sha)
     return result
 
 
-def _ingest_new_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    sha: str,
-    size: int,
-    group: _Group,
-    summary: IngestSummary,
-    on_spans: Callable[[int], Any],
-    native_json: bool,
-) -> FileResult:
-    fmt = sources.detect(path)
-    if native_json and fmt.name in sources.NATIVE_JSON_FORMATS and sources.is_json_lines(path):
-        fmt.stream.close()
-        _store_group(con, group, summary)  # earlier files first: the first stored copy wins
-        native = _native_jsonl(con, path, fmt.name, sha, size, summary)
-        if native is not None:
-            return native
-        fmt = sources.detect(path)
-    decoder = _Decoder(path, fmt, sha, size, len(group.files))
-    family = logs.family(fmt.name)
-    if family == logs.REPORT_FAMILY:
-        return _usage_report(con, decoder, summary)
-    if size <= GROUP_FILE_BYTES:
-        with _no_gc():
-            batches = list(decoder.batches())
-        decoder.check()
-        result = decoder.result("python", 0)  # spans_new is known once the group is stored
-        group.files.append((decoder, batches, result))
-        group.nbytes += size
-        _count_records(summary, decoder)
-        return result
-    _store_group(con, group, summary)
-    decoder.seq = 0
-    return _streamed(con, decoder, summary, on_spans)
-
-
-def _count_records(summary: IngestSummary, decoder: _Decoder) -> None:
-    summary.records += decoder.records
-    summary.records_skipped += decoder.skipped
+def _count_records(summary: IngestSummary, file: InputFile) -> None:
+    summary.records += file.records
+    summary.records_skipped += file.skipped
     room = max(0, QUARANTINE_EXAMPLES - len(summary.skipped_examples))
-    for path, line, reason, _ in decoder.quarantined[:room]:
+    for path, line, reason, _ in file.quarantined[:room]:
         summary.skipped_examples.append(f"{path}:{line}: {reason}")
 
 
@@ -412,25 +338,25 @@ def _store_group(con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestS
         return
     with _transaction(con):
         before = _count_spans(con)
-        by_family: dict[bool, list[pa.RecordBatch]] = {}
-        for decoder, batches, _ in group.files:
-            agent_log = logs.family(decoder.fmt.name) in logs.SPAN_FAMILIES
-            by_family.setdefault(agent_log, []).extend(batches)
-        for agent_log, batches in by_family.items():
-            reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, iter(batches))
-            in_family = [
-                d.sha
-                for d, _, _ in group.files
-                if (logs.family(d.fmt.name) in logs.SPAN_FAMILIES) == agent_log
+        for agent_log in (False, True):
+            members = [
+                (seq, f, batches)
+                for seq, (f, batches, _) in enumerate(group.files)
+                if (logs.family(f.fmt_name) in logs.SPAN_FAMILIES) == agent_log
             ]
-            _store_spans(con, reader, "claude-code" if agent_log else "otlp", in_family)
-        _mark_pending(con, [ids for d, _, _ in group.files for ids in d.trace_ids])
-        shas = pa.table({"sha256": [d.sha for d, _, _ in group.files]})
+            if not members:
+                continue
+            tagged = (b for seq, f, batches in members for b in _tagged(iter(batches), f.sha, seq))
+            reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, tagged)
+            family = "claude-code" if agent_log else "otlp"
+            _store_spans(con, reader, family, [f.sha for _, f, _ in members])
+        _mark_pending(con, [ids for f, _, _ in group.files for ids in f.trace_ids])
+        shas = pa.table({"sha256": [f.sha for f, _, _ in group.files]})
         rows = sql.run(con, "ingest/spans_by_file", tables={"file_batch": shas}).rows
         stored: dict[str, int] = {sha: int(n) for sha, n in rows}
-        for decoder, _, result in group.files:
-            result.spans_new = stored.get(decoder.sha, 0)
-        _record_files(con, [(d, r.spans_new) for d, _, r in group.files])
+        for f, _, result in group.files:
+            result.spans_new = stored.get(f.sha, 0)
+        _record_files(con, [(f, r.spans_new) for f, _, r in group.files])
         summary.spans += _count_spans(con) - before
     group.files.clear()
     group.nbytes = 0
@@ -438,7 +364,8 @@ def _store_group(con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestS
 
 def _streamed(
     con: duckdb.DuckDBPyConnection,
-    decoder: _Decoder,
+    file: InputFile,
+    fmt: sources.Format,
     summary: IngestSummary,
     on_spans: Callable[[int], Any],
 ) -> FileResult:
@@ -447,47 +374,41 @@ def _streamed(
     (one statement per batch did)."""
     with _transaction(con):
         before = _count_spans(con)
-        with _no_gc():
-            reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, decoder.batches(on_spans))
-            _store_spans(con, reader, logs.family(decoder.fmt.name), [decoder.sha])
-        decoder.check()
-        _mark_pending(con, decoder.trace_ids)
+        with no_gc():
+            batches = _tagged(read_spans(file, fmt, on_spans), file.sha, 0)
+            reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, batches)
+            _store_spans(con, reader, logs.family(fmt.name), [file.sha])
+        file.check()
+        _mark_pending(con, file.trace_ids)
         spans_new = _count_spans(con) - before
-        _record_files(con, [(decoder, spans_new)])
-    _count_records(summary, decoder)
+        _record_files(con, [(file, spans_new)])
+    _count_records(summary, file)
     summary.spans += spans_new
-    return decoder.result("python", spans_new)
+    return _result(file, "python", spans_new)
 
 
 def _usage_report(
-    con: duckdb.DuckDBPyConnection, decoder: _Decoder, summary: IngestSummary
+    con: duckdb.DuckDBPyConnection, file: InputFile, fmt: sources.Format, summary: IngestSummary
 ) -> FileResult:
     """Usage reports are aggregates: they go to usage_buckets, not spans."""
-    with _transaction(con), contextlib.closing(decoder.fmt.stream):
-        decoder.records, decoder.skipped = usage_reports.load(
-            con, decoder.fmt.stream, decoder.sha, decoder.bad
-        )
-        if decoder.records == decoder.skipped:
-            raise InputError(str(decoder.path), "no usage buckets in this report")
-        _record_files(con, [(decoder, 0)])
-    _count_records(summary, decoder)
-    return decoder.result("python", 0)
+    with _transaction(con), contextlib.closing(fmt.stream):
+        file.records, file.skipped = usage_reports.load(con, fmt.stream, file.sha, file.bad)
+        if file.records == file.skipped:
+            raise InputError(str(file.path), "no usage buckets in this report")
+        _record_files(con, [(file, 0)])
+    _count_records(summary, file)
+    return _result(file, "python", 0)
 
 
 def _native_jsonl(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    fmt_name: str,
-    sha: str,
-    size: int,
-    summary: IngestSummary,
+    con: duckdb.DuckDBPyConnection, file: InputFile, summary: IngestSummary
 ) -> FileResult | None:
     """DuckDB parses the file itself (several times faster than a Python loop). Returns None, with
     nothing written, when the file needs the Python decoder's record-by-record care."""
     params = {
-        "path": str(path),
-        "compression": "gzip" if fmt_name.endswith("+gzip") else "none",
-        "file_sha256": sha,
+        "path": str(file.path),
+        "compression": "gzip" if file.fmt_name.endswith("+gzip") else "none",
+        "file_sha256": file.sha,
     }
     con.begin()
     try:
@@ -500,7 +421,7 @@ def _native_jsonl(
         if sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]:
             con.rollback()
             return None
-        sql.execute(con, "ingest/mark_pending_from_file", {"file_sha256": sha})
+        sql.execute(con, "ingest/mark_pending_from_file", params)
     except duckdb.Error:
         # Malformed JSON, an over-long line, an unexpected shape: the Python decoder reports it.
         con.rollback()
@@ -508,14 +429,13 @@ def _native_jsonl(
     except BaseException:
         con.rollback()
         raise
-    decoder = _Decoder(path, sources.Format(fmt_name, io.BytesIO()), sha, size, 0)
-    decoder.records = int(spans)
+    file.records = int(spans)
     with _transaction(con, begin=False):
         spans_new = _count_spans(con) - before
-        _record_files(con, [(decoder, spans_new)])
-    _count_records(summary, decoder)
+        _record_files(con, [(file, spans_new)])
+    _count_records(summary, file)
     summary.spans += spans_new
-    return decoder.result("duckdb", spans_new)
+    return _result(file, "duckdb", spans_new)
 
 
 @contextlib.contextmanager
@@ -531,9 +451,9 @@ def _transaction(con: duckdb.DuckDBPyConnection, *, begin: bool = True) -> Itera
         raise
 
 
-def _record_files(con: duckdb.DuckDBPyConnection, files: list[tuple[_Decoder, int]]) -> None:
+def _record_files(con: duckdb.DuckDBPyConnection, files: list[tuple[InputFile, int]]) -> None:
     """Inside the open transaction: keep the files' bad records and mark them ingested."""
-    quarantined = [(d.sha, *q) for d, _ in files for q in d.quarantined]
+    quarantined = [(f.sha, *q) for f, _ in files for q in f.quarantined]
     if quarantined:
         columns = list(zip(*quarantined, strict=True))
         sql.execute(
@@ -541,19 +461,15 @@ def _record_files(con: duckdb.DuckDBPyConnection, files: list[tuple[_Decoder, in
             "ingest/insert_quarantine",
             tables={"quarantine_batch": pa.table(columns, schema=_QUARANTINE_SCHEMA)},
         )
-    rows = [
-        (str(d.path), d.sha, d.fmt.name, d.size, d.records, d.skipped, spans_new)
-        for d, spans_new in files
-    ]
     table = pa.table(
         {
-            "sha256": [r[1] for r in rows],
-            "path": [r[0] for r in rows],
-            "format": [r[2] for r in rows],
-            "size_bytes": [r[3] for r in rows],
-            "records": [r[4] for r in rows],
-            "records_skipped": [r[5] for r in rows],
-            "spans_new": [r[6] for r in rows],
+            "sha256": [f.sha for f, _ in files],
+            "path": [str(f.path) for f, _ in files],
+            "format": [f.fmt_name for f, _ in files],
+            "size_bytes": [f.size for f, _ in files],
+            "records": [f.records for f, _ in files],
+            "records_skipped": [f.skipped for f, _ in files],
+            "spans_new": [spans_new for _, spans_new in files],
         },
         schema=_FILES_SCHEMA,
     )
