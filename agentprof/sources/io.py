@@ -1,11 +1,14 @@
-"""Open an input file as a stream of its decompressed bytes (gzip, zstd, or plain)."""
+"""Open an input file as a stream of its decompressed bytes (gzip, zstd, or plain), and split a
+file of JSON documents."""
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import zstandard
 
@@ -27,3 +30,35 @@ def open_decompressed(path: Path) -> tuple[IO[bytes], str]:
         )
         return io.BufferedReader(reader, 1 << 20), "zstd"
     return raw, ""
+
+
+class BrokenDocument(ValueError):
+    """A JSON document that does not parse. There is no way to resynchronise inside it, so the
+    rest of the file is one bad record."""
+
+    def __init__(self, line: int, reason: str, excerpt: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason, self.excerpt = line, reason, excerpt
+
+
+def json_documents(data: bytes) -> Iterator[tuple[int, Any, str]]:
+    """The JSON documents of a file holding one pretty-printed document or several back to back
+    (not line-delimited): (line where it starts, document, its text). Raises BrokenDocument."""
+    text = data.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return
+        try:
+            doc, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise BrokenDocument(
+                exc.lineno,
+                f"malformed JSON ({exc.msg}); rest of file skipped",
+                text[pos : pos + 200],
+            ) from None
+        yield text.count("\n", 0, pos) + 1, doc, text[pos:end]
+        pos = end

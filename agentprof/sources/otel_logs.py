@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import re
 import struct
@@ -36,7 +35,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from agentprof.sources import agentlog, otlp
 from agentprof.sources.agentlog import BadLine
 from agentprof.sources.claude_code import USER_WAIT_TOOLS
-from agentprof.sources.io import ZSTD_MAGIC, open_decompressed
+from agentprof.sources.io import ZSTD_MAGIC, BrokenDocument, json_documents, open_decompressed
 from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
 
 FAMILY = "otlp-logs"
@@ -461,25 +460,13 @@ def _add_document(out: _Spans, doc: Any, line: int, raw: bytes | str) -> None:
 
 
 def _read_json_documents(data: bytes, out: _Spans) -> Batches:
-    text = data.decode("utf-8", "replace")
-    decoder = json.JSONDecoder()
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            return
-        line = text.count("\n", 0, pos) + 1
-        try:
-            doc, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            # No way to resynchronise inside a broken document: the rest is one bad record.
-            out.unreadable(exc.lineno, f"malformed JSON ({exc.msg}); rest of file skipped", text)
-            return
-        _add_document(out, doc, line, text[pos:end])
-        pos = end
-        if out.batcher.full():
-            yield out.take()
+    try:
+        for line, doc, raw in json_documents(data):
+            _add_document(out, doc, line, raw)
+            if out.batcher.full():
+                yield out.take()
+    except BrokenDocument as exc:
+        out.unreadable(exc.line, exc.reason, exc.excerpt)
 
 
 def _read_frames(stream: IO[bytes], out: _Spans) -> Batches:

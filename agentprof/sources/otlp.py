@@ -20,7 +20,7 @@ import zstandard
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agentprof.sources.io import ZSTD_MAGIC
+from agentprof.sources.io import ZSTD_MAGIC, BrokenDocument, json_documents
 
 BATCH_SPANS = 20_000
 
@@ -375,35 +375,20 @@ def _json_lines(lines: Iterable[bytes], bad: BadRecord) -> Batches:
 
 def _json_documents(data: bytes, bad: BadRecord) -> Batches:
     """One pretty-printed document, or several back to back (not line-delimited)."""
-    text = data.decode("utf-8", "replace")
-    decoder = json.JSONDecoder()
     batcher = SpanBatcher()
-    pos, records, nbad = 0, 0, 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        line = text.count("\n", 0, pos) + 1
-        try:
-            doc, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            # Cannot resynchronise inside a broken document: the rest of the file is one bad record.
-            records += 1
-            nbad += 1
-            bad(
-                exc.lineno,
-                f"malformed JSON ({exc.msg}); rest of file skipped",
-                text[pos : pos + 200],
-            )
-            break
-        nrec, n = _add_document(doc, line, batcher, bad)
-        records += nrec
-        nbad += n
-        pos = end
-        if batcher.full():
-            yield batcher.take(), records, nbad
-            records = nbad = 0
+    records, nbad = 0, 0
+    try:
+        for line, doc, _ in json_documents(data):
+            nrec, n = _add_document(doc, line, batcher, bad)
+            records += nrec
+            nbad += n
+            if batcher.full():
+                yield batcher.take(), records, nbad
+                records = nbad = 0
+    except BrokenDocument as exc:
+        records += 1
+        nbad += 1
+        bad(exc.line, exc.reason, exc.excerpt)
     yield batcher.take(), records, nbad
 
 
