@@ -1,6 +1,7 @@
-"""Ingest input files into the database: one transaction per file stores its spans (each span
-once) and marks the traces they belong to as pending; one derivation at the end rebuilds the runs,
-ticks and tool calls of every pending trace and prices them."""
+"""Ingest input files into the database. Each file's spans are stored whole or not at all (a
+large file in its own transaction, small ones in groups), each span once, and the traces they
+belong to are marked pending; one derivation at the end rebuilds the runs, ticks and tool calls of
+every pending trace and prices them."""
 
 from __future__ import annotations
 
@@ -314,11 +315,15 @@ def _count_records(summary: IngestSummary, file: InputFile) -> None:
         summary.skipped_examples.append(f"{path}:{line}: {reason}")
 
 
+def _is_agent_log(fmt_name: str) -> bool:
+    return logs.family(fmt_name) in logs.SPAN_FAMILIES
+
+
 def _store_spans(
-    con: duckdb.DuckDBPyConnection, batches: pa.RecordBatchReader, family: str, shas: list[str]
+    con: duckdb.DuckDBPyConnection, batches: pa.RecordBatchReader, agent_log: bool, shas: list[str]
 ) -> None:
     """`shas`: the files `batches` holds, in file_seq order."""
-    if family in logs.SPAN_FAMILIES:
+    if agent_log:
         agentlog.store_spans(con, batches)  # a more complete copy replaces a stored one
     else:
         sql.execute(con, "ingest/insert_spans", tables={"span_batch": batches})
@@ -342,14 +347,13 @@ def _store_group(con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestS
             members = [
                 (seq, f, batches)
                 for seq, (f, batches, _) in enumerate(group.files)
-                if (logs.family(f.fmt_name) in logs.SPAN_FAMILIES) == agent_log
+                if _is_agent_log(f.fmt_name) == agent_log
             ]
             if not members:
                 continue
             tagged = (b for seq, f, batches in members for b in _tagged(iter(batches), f.sha, seq))
             reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, tagged)
-            family = "claude-code" if agent_log else "otlp"
-            _store_spans(con, reader, family, [f.sha for _, f, _ in members])
+            _store_spans(con, reader, agent_log, [f.sha for _, f, _ in members])
         _mark_pending(con, [ids for f, _, _ in group.files for ids in f.trace_ids])
         shas = pa.table({"sha256": [f.sha for f, _, _ in group.files]})
         rows = sql.run(con, "ingest/spans_by_file", tables={"file_batch": shas}).rows
@@ -377,7 +381,7 @@ def _streamed(
         with no_gc():
             batches = _tagged(read_spans(file, fmt, on_spans), file.sha, 0)
             reader = pa.RecordBatchReader.from_batches(STORE_SCHEMA, batches)
-            _store_spans(con, reader, logs.family(fmt.name), [file.sha])
+            _store_spans(con, reader, _is_agent_log(fmt.name), [file.sha])
         file.check()
         _mark_pending(con, file.trace_ids)
         spans_new = _count_spans(con) - before
