@@ -135,21 +135,6 @@ def gunzip(body: bytes, limit: int) -> bytes:
     return b"".join(out)
 
 
-def _pb_span_problem(span: Any) -> str | None:
-    # Exactly the checks the ingest decoder makes (otlp._spans_from_pb_request), so a span counted
-    # as accepted here is stored by the worker.
-    if len(span.trace_id) != 16:
-        return f"trace_id has {len(span.trace_id)} bytes, expected 16"
-    if len(span.span_id) != 8:
-        return f"span_id has {len(span.span_id)} bytes, expected 8"
-    if span.parent_span_id and len(span.parent_span_id) != 8:
-        return f"parent_span_id has {len(span.parent_span_id)} bytes, expected 8"
-    for link in span.links:
-        if len(link.trace_id) != 16 or len(link.span_id) != 8:
-            return "a link has a malformed trace_id or span_id"
-    return None
-
-
 def check_traces(body: bytes, content_type: str) -> Checked:
     """Parse an ExportTraceServiceRequest body and count its spans. Raises Refused(400) when it
     cannot be stored at all."""
@@ -166,7 +151,7 @@ def check_traces(body: bytes, content_type: str) -> Checked:
         for rs in req.resource_spans:
             for ss in rs.scope_spans:
                 for span in ss.spans:
-                    why = _pb_span_problem(span)
+                    why = otlp.pb_span_problem(span)
                     if why is None:
                         accepted += 1
                     else:

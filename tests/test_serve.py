@@ -306,27 +306,35 @@ def test_bad_bodies_get_400_with_a_reason_and_are_quarantined(tmp_path):
         assert reply_headers["Content-Type"] == ctype
         assert reason in status_message(reply), status_message(reply)
         replies.append(status_message(reply))
-    # Partial success: one good span, one with a 3-byte span id.
+    # Partial success: one good span, one with a 3-byte span id, one ending after 2262 (what is
+    # refused here is exactly what the worker's decoder would quarantine).
     good = synthetic_request(1, 1)
     req = ExportTraceServiceRequest.FromString(good)
-    req.resource_spans[0].scope_spans[0].spans.add().CopyFrom(
-        req.resource_spans[0].scope_spans[0].spans[0]
-    )
-    req.resource_spans[0].scope_spans[0].spans[1].span_id = b"abc"
+    spans = req.resource_spans[0].scope_spans[0].spans
+    for _ in range(2):
+        spans.add().CopyFrom(spans[0])
+    spans[1].span_id = b"abc"
+    spans[2].span_id = b"late-end"
+    spans[2].end_time_unix_nano = 2**63 + 5
     status, _, reply = post(url, req.SerializeToString())
     partial = ExportTraceServiceResponse.FromString(reply).partial_success
-    assert (status, partial.rejected_spans) == (200, 1)
-    assert partial.error_message == "1 spans rejected; first: span_id has 3 bytes, expected 8"
+    assert (status, partial.rejected_spans) == (200, 2)
+    assert partial.error_message == "2 spans rejected; first: span_id has 3 bytes, expected 8"
     assert server.stop() == 0
     con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
     refused = con.execute(
         "select path, reason from quarantine where path like 'serve:%' order by line"
     ).fetchall()
-    spans = con.execute("select reason from quarantine where path not like 'serve:%'").fetchall()
+    bad_spans = con.execute(
+        "select reason from quarantine where path not like 'serve:%' order by reason"
+    ).fetchall()
     con.close()
     assert [path for path, _ in refused] == ["serve:/v1/traces"] * len(cases)
     assert [reason for _, reason in refused] == replies
-    assert spans == [("bad span: span_id has 3 bytes, expected 8",)]
+    assert bad_spans == [
+        ("bad span: end_time_unix_nano 9223372036854775813 is out of range",),
+        ("bad span: span_id has 3 bytes, expected 8",),
+    ]
     assert span_counts(tmp_path / "s.duckdb") == (1, 1)
 
 

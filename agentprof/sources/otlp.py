@@ -443,6 +443,26 @@ def _pb_id(raw: bytes, nbytes: int, what: str) -> str:
     return raw.hex()
 
 
+def pb_span_problem(span: Any) -> str | None:
+    """Why the decoder refuses this protobuf span (ids of the wrong length, a time past int64),
+    or None. The one list of these checks: _pb_span_row applies it, serve counts with it."""
+    try:
+        _pb_id(span.trace_id, 16, "trace_id")
+        _pb_id(span.span_id, 8, "span_id")
+        if span.parent_span_id:
+            _pb_id(span.parent_span_id, 8, "parent_span_id")
+        _time(span.start_time_unix_nano, "start_time_unix_nano")
+        _time(span.end_time_unix_nano, "end_time_unix_nano")
+        for e in span.events:
+            _time(e.time_unix_nano, "event time_unix_nano")
+        for lk in span.links:
+            _pb_id(lk.trace_id, 16, "link trace_id")
+            _pb_id(lk.span_id, 8, "link span_id")
+    except BadSpan as exc:
+        return str(exc)
+    return None
+
+
 def _pb_span_row(
     span: Any,
     resource: list[tuple[str, str | None]],
@@ -451,14 +471,17 @@ def _pb_span_row(
     scope_version: str | None,
     record: int,
 ) -> tuple[Any, ...]:
+    why = pb_span_problem(span)
+    if why:
+        raise BadSpan(why)
     return (
-        _pb_id(span.trace_id, 16, "trace_id"),
-        _pb_id(span.span_id, 8, "span_id"),
-        _pb_id(span.parent_span_id, 8, "parent_span_id") if span.parent_span_id else None,
+        span.trace_id.hex(),
+        span.span_id.hex(),
+        span.parent_span_id.hex() if span.parent_span_id else None,
         span.name,
         _enum(span.kind),
-        _time(span.start_time_unix_nano, "start_time_unix_nano"),
-        _time(span.end_time_unix_nano, "end_time_unix_nano"),
+        span.start_time_unix_nano,
+        span.end_time_unix_nano,
         _enum(span.status.code),
         span.status.message or None,
         service,
@@ -466,17 +489,8 @@ def _pb_span_row(
         scope_version,
         _pb_attrs(span.attributes),
         resource,
-        [
-            (e.name, _time(e.time_unix_nano, "event time_unix_nano"), _pb_attrs(e.attributes))
-            for e in span.events
-        ],
-        [
-            (
-                _pb_id(lk.trace_id, 16, "link trace_id"),
-                _pb_id(lk.span_id, 8, "link span_id"),
-            )
-            for lk in span.links
-        ],
+        [(e.name, e.time_unix_nano, _pb_attrs(e.attributes)) for e in span.events],
+        [(lk.trace_id.hex(), lk.span_id.hex()) for lk in span.links],
         record,
     )
 
