@@ -12,9 +12,7 @@ select
     sum(requests) as requests,
     sum(input_uncached_tokens) as input_uncached_tokens,
     sum(cache_read_tokens) as cache_read_tokens,
-    case when count(cache_write_5m_tokens) + count(cache_write_1h_tokens) > 0
-         then coalesce(sum(cache_write_5m_tokens), 0) + coalesce(sum(cache_write_1h_tokens), 0) end
-        as cache_write_tokens,
+    cache_write_sum(cache_write_5m_tokens, cache_write_1h_tokens) as cache_write_tokens,
     sum(output_tokens) as output_tokens,
     sum(cost_usd) as cost_usd
 from usage_buckets
