@@ -130,7 +130,8 @@ def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader) ->
     for name in ("superseded", "drop_staged", "mark_superseded", "delete_superseded"):
         sql.execute(con, f"ingest/otel_logs_{name}")
     sql.execute(con, "ingest/agentlog_delete_superseded")
-    sql.execute(con, "ingest/agentlog_insert_spans")
+    # The staged rows hold one copy per span: the plain insert stores those not stored yet.
+    sql.execute(con, "ingest/insert_spans", tables={"span_batch": con.table("agentlog_batch")})
 
 
 class BadLine(ValueError):
