@@ -341,7 +341,7 @@ def _store_group(con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestS
     """One transaction for every file of the group: spans, pending traces, quarantine, files."""
     if not group.files:
         return
-    with _transaction(con):
+    with transaction(con):
         before = _count_spans(con)
         for agent_log in (False, True):
             members = [
@@ -360,7 +360,7 @@ def _store_group(con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestS
         stored: dict[str, int] = {sha: int(n) for sha, n in rows}
         for f, _, result in group.files:
             result.spans_new = stored.get(f.sha, 0)
-        _record_files(con, [(f, r.spans_new) for f, _, r in group.files])
+        record_files(con, [(f, r.spans_new) for f, _, r in group.files])
         summary.spans += _count_spans(con) - before
     group.files.clear()
     group.nbytes = 0
@@ -376,7 +376,7 @@ def _streamed(
     """A large file in its own transaction. One INSERT pulls every batch through a stream, so
     DuckDB writes the rows out as it goes instead of holding a growing transaction in memory
     (one statement per batch did)."""
-    with _transaction(con):
+    with transaction(con):
         before = _count_spans(con)
         with no_gc():
             batches = _tagged(read_spans(file, fmt, on_spans), file.sha, 0)
@@ -385,7 +385,7 @@ def _streamed(
         file.check()
         _mark_pending(con, file.trace_ids)
         spans_new = _count_spans(con) - before
-        _record_files(con, [(file, spans_new)])
+        record_files(con, [(file, spans_new)])
     _count_records(summary, file)
     summary.spans += spans_new
     return _result(file, "python", spans_new)
@@ -395,11 +395,11 @@ def _usage_report(
     con: duckdb.DuckDBPyConnection, file: InputFile, fmt: sources.Format, summary: IngestSummary
 ) -> FileResult:
     """Usage reports are aggregates: they go to usage_buckets, not spans."""
-    with _transaction(con), contextlib.closing(fmt.stream):
+    with transaction(con), contextlib.closing(fmt.stream):
         file.records, file.skipped = usage_reports.load(con, fmt.stream, file.sha, file.bad)
         if file.records == file.skipped:
             raise InputError(str(file.path), "no usage buckets in this report")
-        _record_files(con, [(file, 0)])
+        record_files(con, [(file, 0)])
     _count_records(summary, file)
     return _result(file, "python", 0)
 
@@ -434,16 +434,16 @@ def _native_jsonl(
         con.rollback()
         raise
     file.records = int(spans)
-    with _transaction(con, begin=False):
+    with transaction(con, begin=False):
         spans_new = _count_spans(con) - before
-        _record_files(con, [(file, spans_new)])
+        record_files(con, [(file, spans_new)])
     _count_records(summary, file)
     summary.spans += spans_new
     return _result(file, "duckdb", spans_new)
 
 
 @contextlib.contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection, *, begin: bool = True) -> Iterator[None]:
+def transaction(con: duckdb.DuckDBPyConnection, *, begin: bool = True) -> Iterator[None]:
     """Commit on success; on any failure (an error, Ctrl-C) nothing of it remains."""
     if begin:
         con.begin()
@@ -455,7 +455,7 @@ def _transaction(con: duckdb.DuckDBPyConnection, *, begin: bool = True) -> Itera
         raise
 
 
-def _record_files(con: duckdb.DuckDBPyConnection, files: list[tuple[InputFile, int]]) -> None:
+def record_files(con: duckdb.DuckDBPyConnection, files: list[tuple[InputFile, int]]) -> None:
     """Inside the open transaction: keep the files' bad records and mark them ingested."""
     quarantined = [(f.sha, *q) for f, _ in files for q in f.quarantined]
     if quarantined:

@@ -41,7 +41,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from agentprof import spool, sql, store
 from agentprof.errors import AgentprofError, DatabaseError
-from agentprof.ingest import ingest
+from agentprof.filereader import InputFile
+from agentprof.ingest import ingest, record_files, transaction
 from agentprof.pricing import PriceBook, load_price_file
 from agentprof.sources import otel_logs, otlp
 from agentprof.sources.io import ZSTD_MAGIC
@@ -526,31 +527,14 @@ def _store_rejected(con: Any, path: Path) -> int:
             }
         )
     table = pa.Table.from_pylist(rows, schema=_REJECTED_SCHEMA)
-    files = pa.Table.from_pylist(
-        [
-            {
-                "sha256": sha,
-                "path": str(path),
-                "format": "serve-rejected",
-                "size_bytes": len(data),
-                "records": table.num_rows,
-                "records_skipped": 0,
-                "spans_new": 0,
-            }
-        ]
-    )
+    segment = InputFile(path, sha, len(data), "serve-rejected", records=table.num_rows)
     # One transaction with the segment's `files` row: stored whole or not at all, never twice.
-    con.begin()
-    try:
+    with transaction(con):
         if table.num_rows:
             sql.execute(
                 con, "serve/insert_rejected", {"file_sha256": sha}, tables={"rejected_batch": table}
             )
-        sql.execute(con, "ingest/insert_files", tables={"files_batch": files})
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+        record_files(con, [(segment, 0)])
     return int(table.num_rows)
 
 
