@@ -511,6 +511,7 @@ def pending_traces(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _derive(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary) -> None:
+    # derive_ticks fills a temp table that the next queries read; price_ticks stores it in ticks.
     for name in (
         "delete_ticks",
         "delete_tool_calls",
@@ -522,6 +523,7 @@ def _derive(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSumm
         sql.execute(con, f"ingest/{name}")
     _resolve_prices(con, book, summary)
     sql.execute(con, "ingest/price_ticks")
+    sql.execute(con, "ingest/drop_derived_ticks")
 
 
 def _resolve_prices(

@@ -21,57 +21,49 @@ with s as (
 bounds as (
     select trace_id, min(start_ns) as start_ns, max(end_ns) as end_ns,
            any_value(service_name order by start_ns) as service_name,
-           coalesce(min(source), 'otlp') as source
+           coalesce(min(source), 'otlp') as source,
+           coalesce(
+               min_by(agent_name, start_ns) filter (where agent_name is not null),
+               min_by(workflow_name, start_ns) filter (where workflow_name is not null)
+           ) as agent,
+           min_by(session_id, start_ns) filter (where session_id is not null) as session_id
     from s group by trace_id
 ),
+-- Spans whose parent is not in the trace (the parent lookup reads the stored ids, a narrower
+-- build than s; same trace, so the same spans).
 roots as (
     select s.trace_id,
            arg_min(s.links, s.start_ns) as links,
            arg_min(s.status, s.start_ns) as status
     from s
-    anti join s p on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
+    anti join spans p on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
     group by s.trace_id
 ),
-labels as (
-    select trace_id,
-        coalesce(
-            min_by(agent_name, start_ns) filter (where agent_name is not null),
-            min_by(workflow_name, start_ns) filter (where workflow_name is not null)
-        ) as agent,
-        min_by(session_id, start_ns) filter (where session_id is not null) as session_id
-    from s group by trace_id
-),
+-- Model time is the union of the tick intervals, covered time the union of tick and tool intervals.
 intervals as (
-    select run_id, 'model' as layer, start_ns, end_ns from ticks
-    where run_id in (select trace_id from affected_traces) and end_ns > start_ns
+    select run_id, true as model, start_ns, end_ns from derived_ticks where end_ns > start_ns
     union all
-    select run_id, 'covered', start_ns, end_ns from ticks
-    where run_id in (select trace_id from affected_traces) and end_ns > start_ns
-    union all
-    select run_id, 'covered', start_ns, end_ns from tool_calls
+    select run_id, false, start_ns, end_ns from tool_calls
     where run_id in (select trace_id from affected_traces) and end_ns > start_ns
       and status <> 'user_wait'
 ),
+-- In start order, each interval adds to a union what it reaches past the intervals before it:
+-- end_ns - max(start_ns, their furthest end), when positive.
 ordered as (
     select *,
-        max(end_ns) over (partition by run_id, layer order by start_ns, end_ns
-                          rows between unbounded preceding and 1 preceding) as reach
+        max(end_ns) filter (where model) over before as model_reach,
+        max(end_ns) over before as covered_reach
     from intervals
-),
-islands as (
-    select *,
-        sum(case when reach is null or start_ns > reach then 1 else 0 end)
-            over (partition by run_id, layer order by start_ns, end_ns rows unbounded preceding) as island
-    from ordered
+    window before as (partition by run_id order by start_ns, end_ns
+                      rows between unbounded preceding and 1 preceding)
 ),
 unions as (
     select run_id,
-        sum(span_ns) filter (where layer = 'model') as model_ns,
-        sum(span_ns) filter (where layer = 'covered') as covered_ns
-    from (
-        select run_id, layer, island, max(end_ns) - min(start_ns) as span_ns
-        from islands group by run_id, layer, island
-    ) group by run_id
+        sum(greatest(end_ns - greatest(start_ns, coalesce(model_reach, start_ns)), 0))
+            filter (where model) as model_ns,
+        sum(greatest(end_ns - greatest(start_ns, coalesce(covered_reach, start_ns)), 0))
+            as covered_ns
+    from ordered group by run_id
 ),
 serial as (
     select run_id, sum(end_ns - start_ns) filter (where end_ns > start_ns) as tool_serial_ns
@@ -82,9 +74,9 @@ select
     b.trace_id as run_id,
     (select l.trace_id from unnest(r.links) as u(l) where l.trace_id <> b.trace_id limit 1) as parent_run_id,
     b.source,
-    coalesce(lb.agent, b.service_name) as agent,
+    coalesce(b.agent, b.service_name) as agent,
     b.service_name,
-    lb.session_id,
+    b.session_id,
     ns_to_ts(b.start_ns) as started_at,
     ns_to_ts(b.end_ns) as ended_at,
     (b.end_ns - b.start_ns) / 1e6 as wall_ms,
@@ -95,6 +87,5 @@ select
     r.status
 from bounds b
 left join roots r using (trace_id)
-left join labels lb using (trace_id)
 left join unions u on u.run_id = b.trace_id
 left join serial sr on sr.run_id = b.trace_id

@@ -8,28 +8,14 @@
 -- Token buckets are disjoint; an inclusive input total is split into uncached + cache read + cache
 -- write, unless the cache counts exceed it (FORMATS.md §0 sanity rule), in which case the source
 -- is taken to be disjoint and the row says so in input_provenance.
-insert into ticks
-with s as (select * from affected_spans),
-calls as (
-    select * from s
-    where (
-        a['gen_ai.operation.name'] in ('chat', 'text_completion', 'generate_content')
-        or a['openinference.span.kind'] = 'LLM'
-        or name like 'ai.%.doGenerate' or name like 'ai.%.doStream'
-        or name = 'claude_code.llm_request'
-        or a['llm.request.type'] in ('chat', 'completion')
-    )
-    -- LangSmith maps its `prompt` run type to operation `chat`; it is a template, not a call.
-    and coalesce(a['langsmith.span.kind'], '') <> 'prompt'
-),
-innermost as (
-    select c.* from calls c
-    anti join calls inner_call
-        on inner_call.trace_id = c.trace_id and inner_call.parent_span_id = c.span_id
-),
-raw as (
+-- The rows go to a temp table that derive_tool_calls, derive_runs and unpriced_models read;
+-- price_ticks stores them in ticks with their cost (one insert, no update). Each call span's
+-- values are read out of its attribute map in one scan, so the self-join and the numbering carry
+-- narrow rows, not maps.
+create or replace temp table derived_ticks as
+with calls as (
     select
-        trace_id, span_id, start_ns, end_ns, status_code, name, a, events, service_name,
+        trace_id, span_id, parent_span_id, start_ns, end_ns,
         tok(coalesce(
             a['gen_ai.usage.input_tokens'], a['gen_ai.usage.prompt_tokens'],
             a['llm.token_count.prompt'], a['ai.usage.inputTokens'], a['ai.usage.promptTokens']
@@ -95,8 +81,30 @@ raw as (
         ) as finish_reason,
         num(coalesce(a['operation.cost'], a['llm.cost.total'], a['cost_usd'], a['gen_ai.usage.cost']))
             as reported_cost_usd,
-        span_status(status_code, a) as status
-    from innermost
+        span_status(status_code, a) as status,
+        -- What the model said, where tool-call ids show (derive_tool_calls links tools by them).
+        concat_ws(' ',
+            a['gen_ai.output.messages'], a['output.value'], a['ai.response.toolCalls'],
+            array_to_string(list_transform(
+                list_filter(map_entries(a), lambda e: e.key like 'gen_ai.completion.%'
+                                                   or e.key like 'llm.output_messages.%'),
+                lambda e: e.value), ' ')
+        ) as output_text
+    from affected_spans
+    where (
+        a['gen_ai.operation.name'] in ('chat', 'text_completion', 'generate_content')
+        or a['openinference.span.kind'] = 'LLM'
+        or name like 'ai.%.doGenerate' or name like 'ai.%.doStream'
+        or name = 'claude_code.llm_request'
+        or a['llm.request.type'] in ('chat', 'completion')
+    )
+    -- LangSmith maps its `prompt` run type to operation `chat`; it is a template, not a call.
+    and coalesce(a['langsmith.span.kind'], '') <> 'prompt'
+),
+raw as (
+    select c.* exclude (parent_span_id) from calls c
+    anti join calls inner_call
+        on inner_call.trace_id = c.trace_id and inner_call.parent_span_id = c.span_id
 ),
 buckets as (
     select
@@ -152,6 +160,5 @@ select
     reasoning as reasoning_tokens,
     input_provenance,
     reported_cost_usd,
-    cast(null as double) as cost_usd,
-    cast(null as varchar) as price_source
+    output_text
 from buckets

@@ -4,9 +4,8 @@
 -- whose recorded output names the tool call id (tick_link = 'call_id'); without that, the last tick
 -- that ended before the tool started (tick_link = 'time'; 1 ms of clock skew tolerated).
 -- args_fingerprint hashes the arguments as sorted-key JSON (args_fingerprint() is registered by
--- ingest); argument text itself is not copied. Output text is only assembled for the ticks of
--- runs whose tools carry a call id, and before the join, so the attribute maps are not carried
--- through it.
+-- ingest); argument text itself is not copied. Reads the ticks from derived_ticks (derive_ticks),
+-- whose output_text holds each tick's recorded output.
 insert into tool_calls
 with tools as (
     select
@@ -31,42 +30,24 @@ with tools as (
        or name = 'ai.toolCall'
        or name = 'claude_code.tool'
 ),
-linked_runs as (
-    select distinct run_id from tools where call_id is not null and call_id <> ''
-),
-tick_texts as (
-    select
-        s.trace_id, s.span_id,
-        concat_ws(' ',
-            s.a['gen_ai.output.messages'], s.a['output.value'], s.a['ai.response.toolCalls'],
-            array_to_string(list_transform(
-                list_filter(map_entries(s.a), lambda e: e.key like 'gen_ai.completion.%'
-                                                     or e.key like 'llm.output_messages.%'),
-                lambda e: e.value), ' ')
-        ) as output_text
-    from affected_spans s
-    where s.trace_id in (select run_id from linked_runs)
-      and (s.trace_id, s.span_id) in (select run_id, span_id from ticks where run_id in (select run_id from linked_runs))
+-- The tools to link by id, and the outputs they may be named in (an empty output names none).
+linked as (
+    select run_id, span_id, call_id from tools where call_id is not null and call_id <> ''
 ),
 tick_outputs as (
-    select k.run_id, k.tick, x.output_text
-    from ticks k
-    join tick_texts x on x.trace_id = k.run_id and x.span_id = k.span_id
-),
-tick_ends as (
-    select run_id, tick, end_ns from ticks where run_id in (select trace_id from affected_traces)
+    select run_id, tick, output_text from derived_ticks
+    where output_text <> '' and run_id in (select run_id from linked)
 ),
 by_call_id as (
     select t.run_id, t.span_id, min(o.tick) as tick
-    from tools t
-    join tick_outputs o on o.run_id = t.run_id
-    where t.call_id is not null and t.call_id <> '' and contains(o.output_text, t.call_id)
+    from linked t
+    join tick_outputs o on o.run_id = t.run_id and contains(o.output_text, t.call_id)
     group by t.run_id, t.span_id
 ),
 by_time as (
     select t.run_id, t.span_id, max(o.tick) as tick
     from tools t
-    join tick_ends o on o.run_id = t.run_id and o.end_ns <= t.start_ns + 1000000
+    join derived_ticks o on o.run_id = t.run_id and o.end_ns <= t.start_ns + 1000000
     group by t.run_id, t.span_id
 )
 select

@@ -1,42 +1,57 @@
 -- Price ticks
--- cost = Σ tokens of each class × that class's USD/MTok ÷ 1e6, for the affected ticks.
+-- Store the derived ticks (ingest/derive_ticks) with their cost:
+-- cost = Σ tokens of each class × that class's USD/MTok ÷ 1e6, summed in one fixed class order so
+-- that re-deriving gives the same last digit.
 -- Tiers follow genai-prices' cliff rule: when the request's total input (uncached + cache read +
 -- cache writes) exceeds a tier's start, every token of that class pays the tier rate.
 -- A tick whose model has no price keeps cost_usd NULL ("not priced"), never 0.
-update ticks set cost_usd = priced.cost_usd, price_source = priced.price_source
-from (
-    with k as (
-        select run_id, tick, coalesce(provider, '') as provider, model,
-            date_trunc('hour', started_at) as hour,
-            coalesce(input_uncached_tokens, 0) as input_t,
-            coalesce(cache_read_tokens, 0) as cache_read_t,
-            coalesce(cache_write_5m_tokens, 0) as cache_write_5m_t,
-            coalesce(cache_write_1h_tokens, 0) as cache_write_1h_t,
-            coalesce(output_tokens, 0) as output_t
-        from ticks
-        where run_id in (select trace_id from affected_traces)
-          and (input_uncached_tokens is not null or output_tokens is not null)
-    ),
-    class_rates as (
-        select k.run_id, k.tick, r.token_class,
-            arg_max(r.usd_per_mtok, r.tier_start) as usd_per_mtok,
-            any_value(case r.token_class
-                when 'input' then k.input_t
-                when 'cache_read' then k.cache_read_t
-                when 'cache_write_5m' then k.cache_write_5m_t
-                when 'cache_write_1h' then k.cache_write_1h_t
-                when 'output' then k.output_t
-            end) as tokens,
-            any_value(r.price_source) as price_source
-        from k
-        join price_rates r
-            on r.provider = k.provider and r.model = k.model and r.hour = k.hour
-        where r.tier_start = 0
-           or k.input_t + k.cache_read_t + k.cache_write_5m_t + k.cache_write_1h_t > r.tier_start
-        group by k.run_id, k.tick, r.token_class
-    )
-    select run_id, tick, sum(tokens * usd_per_mtok) / 1e6 as cost_usd, any_value(price_source) as price_source
-    from class_rates
-    group by run_id, tick
-) priced
-where ticks.run_id = priced.run_id and ticks.tick = priced.tick
+insert into ticks
+with rates as (
+    -- One row per priced (provider, model, hour): each token class's tiers, lowest first.
+    select provider, model, hour, any_value(price_source) as price_source,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'input') as input_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'cache_read') as cache_read_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'cache_write_5m') as cache_write_5m_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'cache_write_1h') as cache_write_1h_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'output') as output_tiers
+    from price_rates
+    group by provider, model, hour
+),
+k as (
+    select d.*,
+        coalesce(d.input_uncached_tokens, 0) as input_t,
+        coalesce(d.cache_read_tokens, 0) as cache_read_t,
+        coalesce(d.cache_write_5m_tokens, 0) as cache_write_5m_t,
+        coalesce(d.cache_write_1h_tokens, 0) as cache_write_1h_t,
+        coalesce(d.output_tokens, 0) as output_t,
+        input_t + cache_read_t + cache_write_5m_t + cache_write_1h_t as prompt_t
+    from derived_ticks d
+),
+priced as (
+    select k.*, r.price_source,
+        -- Each class pays its highest tier the prompt reaches (NULL: the class has no price).
+        list_sum([
+            input_t * list_filter(r.input_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
+            output_t * list_filter(r.output_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
+            cache_write_5m_t * list_filter(r.cache_write_5m_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
+            cache_write_1h_t * list_filter(r.cache_write_1h_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
+            cache_read_t * list_filter(r.cache_read_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd
+        ]) / 1e6 as cost_usd
+    from k
+    left join rates r
+        on r.provider = coalesce(k.provider, '') and r.model = k.model
+       and r.hour = date_trunc('hour', k.started_at)
+       and (k.input_uncached_tokens is not null or k.output_tokens is not null)
+)
+select
+    run_id, tick, span_id, started_at, ended_at, start_ns, end_ns, latency_ms, ttft_ms, model,
+    request_model, provider, status, finish_reason, input_uncached_tokens, cache_read_tokens,
+    cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
+    input_provenance, reported_cost_usd, cost_usd,
+    case when cost_usd is not null then price_source end as price_source
+from priced

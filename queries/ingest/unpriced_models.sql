@@ -2,9 +2,9 @@
 -- (provider, model, hour) combinations of the affected ticks whose prices were never looked up.
 -- Prices are resolved per hour so that genai-prices' dated and time-of-day prices apply.
 select distinct coalesce(k.provider, '') as provider, k.model, date_trunc('hour', k.started_at) as hour
-from ticks k
+from derived_ticks k
 anti join priced_models p
     on p.provider = coalesce(k.provider, '') and p.model = k.model
    and p.hour = date_trunc('hour', k.started_at)
-where k.run_id in (select trace_id from affected_traces) and k.model is not null
+where k.model is not null
 order by provider, k.model, hour
