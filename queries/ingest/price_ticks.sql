@@ -35,13 +35,14 @@ k as (
 priced as (
     select k.*, r.price_source,
         -- Each class pays its highest tier the prompt reaches (NULL: the class has no price).
-        list_sum([
-            input_t * list_filter(r.input_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
-            output_t * list_filter(r.output_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
-            cache_write_5m_t * list_filter(r.cache_write_5m_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
-            cache_write_1h_t * list_filter(r.cache_write_1h_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd,
-            cache_read_t * list_filter(r.cache_read_tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd
-        ]) / 1e6 as cost_usd
+        list_sum(list_transform(
+            [{'tokens': input_t, 'tiers': r.input_tiers},
+             {'tokens': output_t, 'tiers': r.output_tiers},
+             {'tokens': cache_write_5m_t, 'tiers': r.cache_write_5m_tiers},
+             {'tokens': cache_write_1h_t, 'tiers': r.cache_write_1h_tiers},
+             {'tokens': cache_read_t, 'tiers': r.cache_read_tiers}],
+            lambda c: c.tokens * list_filter(c.tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd
+        )) / 1e6 as cost_usd
     from k
     left join rates r
         on r.provider = coalesce(k.provider, '') and r.model = k.model
