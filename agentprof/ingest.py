@@ -416,18 +416,17 @@ def _native_jsonl(
     }
     con.begin()
     try:
-        docs, not_traces, legacy, spans = sql.run(con, "ingest/jsonl_shape", params).rows[0]
-        if not docs or not_traces or legacy:
-            con.rollback()
-            return None
         before = _count_spans(con)
-        sql.execute(con, "ingest/insert_spans_jsonl", params)
-        if sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]:
+        # A file that holds no span says nothing the Python decoder would not say better.
+        spans = sql.run(con, "ingest/insert_spans_jsonl", params).rows[0][0]
+        if not spans or sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]:
             con.rollback()
             return None
+        sql.execute(con, "ingest/drop_stored_copies", params)
         sql.execute(con, "ingest/mark_pending_from_file", params)
     except duckdb.Error:
-        # Malformed JSON, an over-long line, an unexpected shape: the Python decoder reports it.
+        # Malformed JSON, an over-long line, another signal or envelope: the Python decoder
+        # reports it record by record.
         con.rollback()
         return None
     except BaseException:

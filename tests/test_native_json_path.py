@@ -94,3 +94,41 @@ def test_a_legacy_envelope_goes_to_the_python_reader(tmp_path):
     assert len(tables["spans"]) == sum(
         len(s["spans"]) for rs in doc["resourceSpans"] for s in rs["instrumentationLibrarySpans"]
     )
+
+
+def test_a_file_overlapping_a_stored_one_keeps_the_first_copy_and_counts_every_span(tmp_path):
+    # The second export repeats the first one's spans (an exporter retry) and adds new ones.
+    lines = (FIXTURES / "otlp" / "encodings" / "collector.jsonl").read_bytes().splitlines()
+    first = tmp_path / "first.jsonl"
+    first.write_bytes(lines[0] + b"\n")
+    both = tmp_path / "both.jsonl"
+    both.write_bytes(b"\n".join(lines) + b"\n")
+    in_first = sum(
+        len(s["spans"]) for rs in orjson.loads(lines[0])["resourceSpans"] for s in rs["scopeSpans"]
+    )
+    in_both = sum(
+        len(s["spans"])
+        for line in lines
+        for rs in orjson.loads(line)["resourceSpans"]
+        for s in rs["scopeSpans"]
+    )
+    assert 0 < in_first < in_both
+    con = store.connect(tmp_path / "o.duckdb")
+    try:
+        ingest(con, [first])
+        summary = ingest(con, [both])
+        (result,) = summary.file_results
+        assert result.reader == "duckdb"
+        new = in_both - in_first
+        files = con.execute("select path, records, spans_new from files order by path").fetchall()
+        assert files == [(str(both), in_both, new), (str(first), in_first, in_first)]
+        kept = con.execute(
+            "select f.path, count(*) from spans join files f on f.sha256 = file_sha256 group by 1"
+        )
+        assert sorted(kept.fetchall()) == [(str(both), new), (str(first), in_first)]
+    finally:
+        con.close()
+    # The Python decoder, given the same two files, stores the same spans and ledger.
+    native, _ = _tables(tmp_path / "n.duckdb", [first, both], native=True)
+    python, _ = _tables(tmp_path / "p.duckdb", [first, both], native=False)
+    assert native == python

@@ -1,13 +1,15 @@
 -- Insert spans from OTLP/JSON lines (native fast path)
 -- The same rows the Python decoder would produce, parsed by DuckDB's JSON reader straight from the
--- file ($path): json_transform shapes each request, unnest walks resource → scope → span. Ids are
--- lower-cased; their validity is checked afterwards (ingest/invalid_new_spans), and a file with any
--- bad id, or with a span twice, falls back to the Python decoder, which quarantines span by span
--- and keeps a file's first copy. Spans already stored are skipped (first copy wins); `line` is not
--- known here and stays NULL.
+-- file ($path) in one pass: json_transform shapes each request, unnest walks resource → scope →
+-- span. A line that is not a trace request in the current envelope (another signal, the legacy
+-- `instrumentationLibrarySpans`) stops the statement with an error, as a malformed line does: the
+-- Python decoder then takes the file and quarantines record by record. Ids are lower-cased; their
+-- validity is checked afterwards (ingest/invalid_new_spans). Every span of the file is inserted, so
+-- the statement's row count is the file's span count; ingest/drop_stored_copies then removes the
+-- spans an earlier file already stored (first copy wins). `line` is not known here and stays NULL.
 insert into spans
 with docs as (
-    select json_transform(json_extract(j, '$.resourceSpans'), '[{
+    select json_transform(j, '{"resourceSpans": [{
         "resource": {"attributes": [{"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR",
             "doubleValue": "VARCHAR", "boolValue": "VARCHAR", "bytesValue": "VARCHAR", "arrayValue": "JSON", "kvlistValue": "JSON"}}]},
         "scopeSpans": [{
@@ -23,11 +25,20 @@ with docs as (
                 "links": [{"traceId": "VARCHAR", "spanId": "VARCHAR"}],
                 "status": {"code": "VARCHAR", "message": "VARCHAR"}
             }]
-        }]
-    }]') as rss
+        }],
+        "instrumentationLibrarySpans": "JSON"
+    }]}') as d
     from read_json_objects($path, format = 'newline_delimited', compression = $compression) t(j)
 ),
-resources as (select unnest(rss) as r from docs),
+requests as (
+    -- Shaping the whole line at once, not json_extract first: that would print and re-parse it.
+    select case when d.resourceSpans is null
+                  or list_bool_or(list_transform(d.resourceSpans, lambda r: r.instrumentationLibrarySpans is not null))
+                then error('not an OTLP trace request in the current envelope')
+                else d.resourceSpans end as rss
+    from docs
+),
+resources as (select unnest(rss) as r from requests),
 scopes as (
     select otlp_attrs(r.resource.attributes) as resource_attributes, unnest(r.scopeSpans) as s
     from resources
@@ -62,6 +73,5 @@ rows as (
         }) as links
     from raw
 )
-select b.*, $file_sha256 as file_sha256, cast(null as bigint) as line
-from rows b
-anti join spans s on s.trace_id = b.trace_id and s.span_id = b.span_id
+select *, $file_sha256 as file_sha256, cast(null as bigint) as line
+from rows
