@@ -4,7 +4,6 @@ scope of runs and assembles one result document."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import duckdb
 
 from agentprof import sql
-from agentprof.errors import InputError
+from agentprof.errors import InputError, read_toml
 from agentprof.resources import data_dir
 
 BOTTLENECKS = ("long_inputs", "too_many_ticks", "slow_tool", "healthy")
@@ -91,13 +90,7 @@ def load_thresholds(config: Path | None, overrides: list[str]) -> Thresholds:
     """Defaults, then a TOML config file's [thresholds] table, then NAME=VALUE overrides."""
     thresholds = Thresholds()
     if config is not None:
-        try:
-            document = tomllib.loads(config.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(str(config), f"cannot read ({exc.strerror or exc})") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(str(config), f"not valid TOML ({exc})") from exc
-        table = document.get("thresholds", {})
+        table = read_toml(config, InputError).get("thresholds", {})
         if not isinstance(table, dict):
             raise InputError(str(config), "[thresholds] must be a table of name = number")
         thresholds = thresholds.with_overrides(table, str(config))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import tomllib
+from pathlib import Path
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -42,3 +45,13 @@ class NotFoundError(AgentprofError):
 
 class PriceFileError(AgentprofError):
     """A user price file that cannot be read."""
+
+
+def read_toml(path: Path, error: type[AgentprofError]) -> dict[str, Any]:
+    """A user's TOML file (thresholds, prices); a missing or malformed one raises `error`."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise error(str(path), f"not valid TOML ({exc})") from exc

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,7 +16,7 @@ import genai_prices
 from genai_prices import Usage, calc_price
 from genai_prices.types import TieredPrices
 
-from agentprof.errors import PriceFileError
+from agentprof.errors import PriceFileError, read_toml
 
 TOKEN_CLASSES = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
 GENAI_PRICES_SOURCE = f"genai-prices {genai_prices.__version__}"
@@ -98,13 +97,7 @@ def _with_fallbacks(base: dict[str, float | None]) -> dict[str, float]:
 
 
 def load_price_file(path: Path) -> PriceBook:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PriceFileError(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PriceFileError(str(path), f"not valid TOML ({exc})") from exc
-    entries = doc.get("price", [])
+    entries = read_toml(path, PriceFileError).get("price", [])
     if not isinstance(entries, list):
         raise PriceFileError(str(path), "expected [[price]] tables")
     rules: list[PriceRule] = []

@@ -388,3 +388,17 @@ def test_diagnose_of_an_empty_database_says_so(tmp_path: Path) -> None:
     assert "no runs to diagnose" in ran.stderr
     assert run_cli("diagnose", "--db", db, "--json", "--since", "2030-01-01").json()["runs"] == []
     assert run_cli("diagnose", "nope", "--db", db).exit_code == 1
+
+
+def test_an_unreadable_or_malformed_config_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "d.duckdb"
+    ingest_json(db, DIAG / "serial_tools.json")
+    missing = tmp_path / "missing.toml"
+    ran = run_cli("diagnose", "--db", db, "--config", missing)
+    assert ran.exit_code == 1
+    assert ran.stderr.startswith(f"error: {missing}: cannot read (")
+    broken = tmp_path / "agentprof.toml"
+    broken.write_text("[thresholds\nmin_saving_ms = 900\n")
+    ran = run_cli("diagnose", "--db", db, "--config", broken)
+    assert ran.exit_code == 1
+    assert ran.stderr.startswith(f"error: {broken}: not valid TOML (")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from genai_prices import Usage, calc_price
 
-from tests.conftest import ingest_json, run_cli, runs_json, ticks_json
+from tests.conftest import FIXTURES, ingest_json, run_cli, runs_json, ticks_json
 from tests.otlp_builder import chat_trace
 
 TRACE = "0123456789abcdef0123456789abcdef"
@@ -181,3 +181,17 @@ def test_a_broken_price_file_is_a_clear_error(tmp_path, db):
         == f"error: {prices}: [[price]] #1: input must be a non-negative number of USD per 1M "
         "tokens"
     )
+
+
+def test_an_unreadable_or_malformed_price_file_is_a_clear_error(tmp_path, db):
+    trace = FIXTURES / "otlp" / "genai_current.json"
+    missing = tmp_path / "missing.toml"
+    ran = run_cli("ingest", "--db", db, "--prices", missing, trace)
+    assert ran.exit_code == 1
+    assert ran.stderr.startswith(f"error: {missing}: cannot read (")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[price]\nmodel = 1\n")
+    ran = run_cli("ingest", "--db", db, "--prices", broken, trace)
+    assert ran.exit_code == 1
+    assert ran.stderr.startswith(f"error: {broken}: not valid TOML (")
+    assert not db.exists() or runs_json(db) == []
