@@ -15,7 +15,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from agentprof import __version__, render, sql, store
-from agentprof.diagnose import KINDS, SORTS, diagnose, failing_runs, load_thresholds
+from agentprof.diagnose import (
+    KINDS,
+    SORTS,
+    diagnose,
+    failing_runs,
+    load_thresholds,
+    load_tool_rules,
+)
 from agentprof.errors import AgentprofError, ExitCode, NotFoundError
 from agentprof.ingest import IngestSummary, expand_paths, ingest, pending_traces
 from agentprof.pricing import PriceBook, load_price_file
@@ -199,6 +206,7 @@ def _open_read(db: Path, wait: float) -> Any:
 
 # Narrow terminals lose these first, in this order; JSON always has every column.
 RUNS_OPTIONAL = (
+    "cache_read_write_ratio",
     "started_at",
     "cache_write_tokens",
     "harness_ms",
@@ -225,6 +233,7 @@ RUNS_COLUMNS = (
     "tool_ms",
     "harness_ms",
     "cache_hit_ratio",
+    "cache_read_write_ratio",
 )
 
 
@@ -239,7 +248,8 @@ def runs_cmd(
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
 ) -> None:
-    """One line per run: ticks, tool calls, tokens by class, cost, time split, cache hit ratio."""
+    """One line per run: ticks, tool calls, tokens by class, cost, time split, cache hit ratio
+    and cache reads per write."""
     if sort not in ("started", "cost", "ticks", "wall"):
         raise typer.BadParameter("must be one of started, cost, ticks, wall", param_hint="--sort")
     params = {
@@ -295,8 +305,10 @@ def ticks_cmd(
         "cost_usd",
         "cumulative_cost_usd",
         "tool_calls",
+        "cache_read_write_ratio",
     )
     optional = (
+        "cache_read_write_ratio",
         "started_at",
         "cache_write_1h_tokens",
         "tool_calls",
@@ -309,6 +321,67 @@ def ticks_cmd(
     out.print(
         render.table(result, cols, title=f"run {full_id}", width=out.width, drop_first=optional)
     )
+
+
+@app.command("sessions")
+def sessions_cmd(
+    session_id: Annotated[
+        str | None, typer.Argument(help="A session id (or a unique prefix): list its runs.")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """One line per session (a conversation) with its turns, subagent runs, cost, time the
+    agent worked and time elapsed; with SESSION_ID, that session's turns and subagent runs."""
+    con = _open_read(db, wait)
+    try:
+        if session_id is None:
+            params = {
+                "since": _parse_time(since, "--since"),
+                "until": _parse_time(until, "--until"),
+                "source": source,
+                "agent": agent,
+            }
+            result = sql.run(con, "report/sessions", params)
+        else:
+            session_id = _resolve_session(con, session_id)
+            result = sql.run(con, "report/session_runs", {"session_id": session_id})
+    finally:
+        con.close()
+    if json_out:
+        key = "sessions" if session_id is None else "runs"
+        _print_json({"session_id": session_id, key: result.records()})
+        return
+    out = render.console()
+    if session_id is None:
+        if not result.rows:
+            _err("no sessions in the database (run `agentprof ingest PATH` first)")
+            return
+        cols = ("session_id", "source", "turns", "subagent_runs", "ticks", "cost_usd",
+                "active_ms", "elapsed_ms", "started_at")  # fmt: skip
+        optional = ("started_at", "subagent_runs", "source", "elapsed_ms")
+        out.print(render.table(result, cols, width=out.width, drop_first=optional))
+        return
+    cols = ("run_id", "parent_run_id", "agent", "started_at", "ticks", "cost_usd", "wall_ms")
+    optional = ("agent", "started_at", "parent_run_id")
+    title = f"session {session_id}"
+    out.print(render.table(result, cols, title=title, width=out.width, drop_first=optional))
+
+
+def _resolve_session(con: Any, session_id: str) -> str:
+    """A full session id from an id or a unique prefix of one."""
+    matches = [str(r[0]) for r in sql.run(con, "report/session_exists", {"session_id": session_id}).rows]
+    if session_id in matches:
+        return session_id
+    if len(matches) != 1:
+        why = "no such session" if not matches else "ambiguous session id prefix"
+        _fail(NotFoundError(session_id, why, "`agentprof sessions` lists session ids"))
+    return matches[0]
 
 
 def _resolve_run(con: Any, run_id: str) -> str:
@@ -366,7 +439,11 @@ def diagnose_cmd(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="TOML file whose [thresholds] table overrides the defaults."),
+        typer.Option(
+            "--config",
+            help="TOML file whose [thresholds] table overrides the defaults and whose [tools]"
+            " table lists cacheable and stateful tools (glob patterns).",
+        ),
     ] = None,
     limit: Annotated[
         int,
@@ -390,6 +467,7 @@ def diagnose_cmd(
         )
     try:
         thresholds = load_thresholds(config, threshold or [])
+        tools = load_tool_rules(config)
     except AgentprofError as exc:
         _fail(exc)
     since_t, until_t = _parse_time(since, "--since"), _parse_time(until, "--until")
@@ -404,6 +482,7 @@ def diagnose_cmd(
             source=source,
             agent=agent,
             thresholds=thresholds,
+            tools=tools,
             sort=sort,
             detail=full_id is not None,
         )

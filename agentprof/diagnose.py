@@ -15,7 +15,15 @@ from agentprof import sql
 from agentprof.errors import InputError, read_toml
 from agentprof.resources import data_dir
 
-BOTTLENECKS = ("long_inputs", "too_many_ticks", "slow_tool", "healthy")
+BOTTLENECKS = (
+    "long_inputs",
+    "context_growth",
+    "too_many_ticks",
+    "slow_tool",
+    "slow_model",
+    "untraced_gap",
+    "healthy",
+)
 FINDINGS = (
     "cache_not_used",
     "cache_broken",
@@ -26,13 +34,27 @@ FINDINGS = (
     "slow_model_call",
     "harness_overhead",
     "runaway_loop",
+    "context_pressure",
+    "cache_write_unpaid",
 )
 # Every name `--fail-on` accepts: the bottleneck classes and the findings (stable names).
-KINDS = BOTTLENECKS[:3] + FINDINGS
+KINDS = BOTTLENECKS[:-1] + FINDINGS
 SORTS = ("cost", "saving", "started")
 
 # Temporary tables the rules read, built in this order (see each file's header).
-_PREPARE = ("macros", "scope", "tick_facts", "tool_ticks", "tool_repeats", "caps", "findings_table")
+_PREPARE = (
+    "macros",
+    "scope",
+    "tool_kinds",
+    "tick_facts",
+    "tool_ticks",
+    "tool_repeats",
+    "caps",
+    "waste_ticks",
+    "context",
+    "model_spikes",
+    "findings_table",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,7 @@ class Thresholds:
     min_saving_ms: float = 100.0
     cache_working_share: float = 0.8
     max_ticks: int = 10
+    waste_share: float = 0.10
     ticks_vs_median: float = 2.0
     min_comparable_runs: int = 3
     slow_tool_share: float = 0.5
@@ -54,8 +77,15 @@ class Thresholds:
     cache_ttl_1h_s: float = 3600.0
     slow_model_factor: float = 3.0
     slow_model_min_excess_ms: float = 1000.0
-    slow_model_min_samples: int = 5
+    slow_model_min_samples: int = 3
+    slow_model_share: float = 0.5
     harness_share: float = 0.4
+    untraced_share: float = 0.5
+    context_min_ticks: int = 5
+    context_history_share: float = 0.5
+    context_compact_tokens: int = 80_000
+    context_summary_tokens: int = 4_000
+    context_pressure_share: float = 0.8
     harness_min_ms: float = 1000.0
     batching_window_ms: float = 1000.0
     batching_min_runs: int = 3
@@ -103,6 +133,49 @@ def load_thresholds(config: Path | None, overrides: list[str]) -> Thresholds:
     return thresholds.with_overrides(pairs, "--threshold")
 
 
+@dataclass(frozen=True)
+class ToolRules:
+    """The config's [tools] table: glob patterns (case-sensitive) of tool names a result cache may
+    serve (`cacheable`) or must not (`stateful`), ahead of the built-in table and the name
+    heuristics of queries/diagnose/tool_kinds.sql. A name matching both lists is stateful."""
+
+    cacheable: tuple[str, ...] = ()
+    stateful: tuple[str, ...] = ()
+
+    def as_params(self) -> dict[str, list[str]]:
+        return {"cacheable_tools": list(self.cacheable), "stateful_tools": list(self.stateful)}
+
+
+def load_tool_rules(config: Path | None) -> ToolRules:
+    """A TOML config file's [tools] table: `cacheable = [...]`, `stateful = [...]`."""
+    if config is None:
+        return ToolRules()
+    table = read_toml(config, InputError).get("tools", {})
+    where = str(config)
+    if not isinstance(table, dict):
+        raise InputError(where, "[tools] must be a table with cacheable and stateful lists")
+    known = ("cacheable", "stateful")
+    for key in table:
+        if key not in known:
+            raise InputError(where, f"unknown key {key!r} in [tools]", "known: " + ", ".join(known))
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in known:
+        value = table.get(key, [])
+        if not isinstance(value, list):
+            raise InputError(
+                where, f"[tools] {key} must be a list of tool names or glob patterns, not {value!r}"
+            )
+        for item in value:
+            if not isinstance(item, str) or not item.strip():
+                raise InputError(
+                    where, f"[tools] {key} must hold tool names or glob patterns, not {item!r}"
+                )
+            if item.count("[") != item.count("]"):
+                raise InputError(where, f"[tools] {key}: {item!r} has an unclosed [ in its pattern")
+        lists[key] = tuple(value)
+    return ToolRules(**lists)
+
+
 @dataclass
 class Diagnosis:
     thresholds: Thresholds
@@ -143,6 +216,7 @@ def diagnose(
     thresholds: Thresholds | None = None,
     sort: str = "cost",
     detail: bool = False,
+    tools: ToolRules | None = None,
 ) -> Diagnosis:
     """Diagnose the runs in scope. `detail` adds each run's tick ledger and tool calls (the
     one-run view)."""
@@ -157,6 +231,7 @@ def diagnose(
         "agent": agent,
         "sort": "started",
         **th.as_json(),
+        **(tools or ToolRules()).as_params(),
     }
     for name in _PREPARE:
         sql.execute(con, f"diagnose/{name}", params)

@@ -12,7 +12,8 @@ from typing import Any
 
 import jinja2
 
-from agentprof.render import format_value, to_json
+from agentprof.diagnose import BOTTLENECKS
+from agentprof.render import first_items, format_value, to_json
 from agentprof.report import Report, RunDetail, top_savings
 from agentprof.resources import data_dir
 
@@ -24,7 +25,6 @@ TOKEN_CLASSES = (
     ("cache_read_tokens", "cr", "cache read"),
     ("output_tokens", "out", "output"),
 )
-BOTTLENECKS = ("long_inputs", "too_many_ticks", "slow_tool", "healthy")
 CHART_W = 600.0
 PAD_L, PAD_R, PAD_T, PAD_B = 56.0, 56.0, 10.0, 22.0
 GANTT_ROWS = 40  # tool calls drawn per run; the rest are counted in a note
@@ -393,6 +393,12 @@ def fleet_charts(report: Report) -> dict[str, Chart]:
                         ("model", "model", m["model"]),
                         ("ticks", "ticks", m["ticks"]),
                         ("cache hit", "cache_hit_ratio", m["cache_hit_ratio"]),
+                        (
+                            "cache reads per write",
+                            "cache_read_write_ratio",
+                            m["cache_read_write_ratio"],
+                        ),
+                        ("break-even", "cache_break_even_ratio", m["cache_break_even_ratio"]),
                         ("cache read", "cache_read_tokens", m["cache_read_tokens"]),
                         ("input uncached", "input_uncached_tokens", m["input_uncached_tokens"]),
                     ]
@@ -450,6 +456,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = _fmt
     env.filters["header"] = _header
+    env.filters["first_items"] = first_items
     env.tests["numeric_col"] = _numeric
     env.globals["TOKEN_CLASSES"] = TOKEN_CLASSES
     return env

@@ -28,7 +28,7 @@ from agentprof.filereader import (
     no_gc,
     read_spans,
 )
-from agentprof.pricing import PriceBook, rate_rows
+from agentprof.pricing import PriceBook, context_window, rate_rows
 from agentprof.sources import agentlog, logs, usage_reports
 from agentprof.sources.otlp import SPAN_SCHEMA
 
@@ -518,6 +518,7 @@ def _derive(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSumm
         "derive_ticks",
         "derive_tool_calls",
         "derive_runs",
+        "resolve_parent_turns",
     ):
         sql.execute(con, f"ingest/{name}")
     _resolve_prices(con, book, summary)
@@ -543,6 +544,7 @@ def _resolve_prices(
                 "price_source": source,
                 "resolved_provider": res_provider,
                 "resolved_model": res_model,
+                "context_window": context_window(provider, model, hour),
             }
         )
         if found is None:

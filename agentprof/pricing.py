@@ -198,6 +198,29 @@ def _genai_prices_rates(
     return rates, GENAI_PRICES_SOURCE, calc.provider.id, calc.model.id
 
 
+def context_window(provider: str | None, model: str | None, at: datetime) -> int | None:
+    """The model's context window in tokens as genai-prices knows it (None when it does not):
+    the diagnosis reads it to see a prompt approaching the window."""
+    if not model:
+        return None
+    stamp = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    for provider_id in [provider, None] if provider else [None]:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                calc = calc_price(
+                    Usage(input_tokens=1, output_tokens=1),
+                    model,
+                    provider_id=provider_id,
+                    genai_request_timestamp=stamp,
+                )
+        except (LookupError, ValueError):
+            continue
+        window = calc.model.context_window
+        return int(window) if isinstance(window, int) else None
+    return None
+
+
 def rate_rows(
     provider: str, model: str, hour: datetime, rates: Rates, source: str
 ) -> list[dict[str, Any]]:

@@ -15,12 +15,15 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from agentprof.diagnose import BOTTLENECKS
 from agentprof.sql import Result
 
 NOT_REPORTED = "not reported"
 # Tables show unknown numbers as a dash and say what it means in the caption; JSON has null.
 DASH = "—"
 ID_WIDTH = 16
+# Ratios that are "how many times", not shares: cache reads per written token and its break-even.
+TIMES_RATIOS = ("read_write_ratio", "break_even_ratio")
 
 
 def _json_default(value: Any) -> Any:
@@ -56,6 +59,9 @@ def format_value(column: str, value: Any) -> str:
     if column.endswith("_ms"):
         v = float(value)
         return f"{v:,.0f} ms" if abs(v) < 10_000 else f"{v / 1000:,.1f} s"
+    if column.endswith(TIMES_RATIOS):
+        v = float(value)
+        return f"{v:,.1f}×" if abs(v) >= 10 else f"{v:.2f}×"
     if column.endswith("_ratio"):
         return f"{float(value) * 100:.1f}%"
     if isinstance(value, float):
@@ -153,7 +159,7 @@ TOKEN_GLYPHS = (
     ("cache_read_tokens", ".", "cache read"),
     ("output_tokens", "o", "output"),
 )
-BOTTLENECK_ORDER = ("long_inputs", "too_many_ticks", "slow_tool", "healthy")
+BOTTLENECK_ORDER = BOTTLENECKS
 
 
 def _result(name: str, rows: list[dict[str, Any]], columns: Sequence[str]) -> Result:
@@ -214,8 +220,10 @@ def run_view(run: dict[str, Any], width: int) -> list[Any]:
     for text in (
         f"agent {run['agent'] or DASH} · source {run['source']} · started {run['started_at']}",
         f"{run['ticks']} ticks · {run['tool_calls']} tool calls · cost "
-        f"{format_value('cost_usd', run['cost_usd'])} · cache hit "
-        f"{format_value('cache_hit_ratio', run['cache_hit_ratio'])}",
+        f"{format_value('cost_usd', run['cost_usd'])}",
+        f"cache hit {format_value('cache_hit_ratio', run['cache_hit_ratio'])} · cache reads per "
+        f"write {format_value('cache_read_write_ratio', run['cache_read_write_ratio'])}"
+        f" (break-even {format_value('cache_break_even_ratio', run['cache_break_even_ratio'])})",
         f"wall-clock {format_value('wall_ms', run['wall_ms'])} = {split}",
         f"bottleneck: {run['bottleneck']}"
         + (
@@ -243,7 +251,7 @@ def run_view(run: dict[str, Any], width: int) -> list[Any]:
         for label, text in (
             ("evidence", f["evidence"]),
             ("lever", f["lever"]),
-            ("ticks", ", ".join(str(t) for t in f["ticks"])),
+            ("ticks", first_items(f["ticks"])),
         ):
             if text:
                 wrapped = textwrap.fill(
@@ -251,6 +259,13 @@ def run_view(run: dict[str, Any], width: int) -> list[Any]:
                 )
                 lines.append(Text(wrapped))
     return lines
+
+
+def first_items(items: Sequence[Any], n: int = 10) -> str:
+    """The first `n` items, then "and N more": a long run's list stays readable (--json keeps
+    every item)."""
+    text = ", ".join(str(i) for i in items[:n])
+    return text + (f" and {len(items) - n:,} more" if len(items) > n else "")
 
 
 def _tick_bars(ticks: list[dict[str, Any]], width: int) -> list[Text]:

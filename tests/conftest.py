@@ -28,8 +28,14 @@ class Ran:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str | Path) -> Ran:
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from the output"
+    )
+
+
+def run_cli(*args: str | Path, columns: int = 200) -> Ran:
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": str(columns)})
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Ran(result.exit_code, result.stdout, result.stderr)

@@ -16,6 +16,7 @@ SESSION = "11111111-2222-3333-4444-555555555555"
 PROJECT = FIXTURES / "claude_code" / "projects" / "-home-u-demo"
 MAIN = PROJECT / f"{SESSION}.jsonl"
 SUB = f"agent-abc@{SESSION}"
+TURN = "u1"  # the run of the session's one turn: its prompt line's uuid
 
 
 def totals(db: Path) -> dict[str, int]:
@@ -56,10 +57,24 @@ def test_spotter_subagents_are_child_runs(db: Path) -> None:
     ingest_json(db, REALDATA / "public" / "claude-code" / "spotter")
     runs = runs_json(db)
     children = [r for r in runs if r["parent_run_id"]]
-    # 12 subagent files (5 of them compaction agents); each is a run under its session.
+    turns = {r["run_id"]: r for r in runs if not r["run_id"].startswith("agent-")}
+    # 12 subagent files (5 of them compaction agents); each is a run under the turn of its
+    # session that was running when it started. One main session file is missing upstream, so
+    # its subagent's link stays the session id.
     assert len(children) == 12
     assert all(r["run_id"].startswith("agent-") for r in children)
-    assert all(r["run_id"].endswith("@" + r["parent_run_id"]) for r in children)
+    assert all(r["run_id"].endswith("@" + r["session_id"]) for r in children)
+    nested = [r for r in children if r["parent_run_id"] in turns]
+    assert len(nested) == 11
+    for r in nested:
+        parent = turns[r["parent_run_id"]]
+        assert parent["session_id"] == r["session_id"]
+        assert parent["started_at"] <= r["started_at"]
+        later = [
+            t for t in turns.values()
+            if t["session_id"] == r["session_id"] and parent["started_at"] < t["started_at"] <= r["started_at"]
+        ]
+        assert later == []
     assert sum(r["agent"] == "compact" for r in children) == 5
 
 
@@ -67,7 +82,7 @@ def test_fixture_session_ledger(db: Path) -> None:
     out = ingest_json(db, FIXTURES / "claude_code")
     # 12 + 2 transcript lines + the meta file; one malformed line.
     assert out["records"] == 15 and out["records_skipped"] == 1 and out["files_failed"] == 0
-    ticks = ticks_json(db, SESSION)
+    ticks = ticks_json(db, TURN)
     assert [t["input_uncached_tokens"] for t in ticks] == [10, 5, 3]
     # msg_A has two lines (output 5 then 120): the final line counts, never the sum.
     assert [t["output_tokens"] for t in ticks] == [120, 40, 30]
@@ -89,17 +104,21 @@ def test_fixture_session_ledger(db: Path) -> None:
 def test_fixture_runs_time_split_and_user_wait(db: Path) -> None:
     ingest_json(db, FIXTURES / "claude_code")
     runs = {r["run_id"]: r for r in runs_json(db)}
-    main, sub = runs[SESSION], runs[SUB]
+    main, sub = runs[TURN], runs[SUB]
     assert main["source"] == "claude-code" and main["agent"] == "claude-code"
     assert main["session_id"] == SESSION and main["parent_run_id"] is None
-    assert main["wall_ms"] == 69_000
+    # 69 s from prompt to answer, of which AskUserQuestion waited 60 s on the user: that time
+    # belongs to no run, so the turn's wall-clock is 9 s.
+    assert main["user_wait_ms"] == 60_000
+    assert main["wall_ms"] == 9_000
     assert main["model_ms"] == 6_500
-    # Bash ran 2.5 s; AskUserQuestion waited 60 s on the user: not tool time.
+    # Bash ran 2.5 s.
     assert main["tool_ms"] == 2_500 and main["tool_serial_ms"] == 2_500
-    assert main["harness_ms"] == 60_000
+    assert main["harness_ms"] == 0
     assert (main["input_uncached_tokens"], main["output_tokens"]) == (18, 190)
     assert (main["cache_write_tokens"], main["cache_read_tokens"]) == (1200, 8000)
-    assert sub["parent_run_id"] == SESSION and sub["agent"] == "Explore"
+    assert sub["parent_run_id"] == TURN and sub["agent"] == "Explore"
+    assert sub["session_id"] == SESSION
     assert (sub["input_uncached_tokens"], sub["output_tokens"]) == (100, 7)
 
 
@@ -168,13 +187,13 @@ def test_grown_file_adds_only_new_and_replaces_an_unfinished_message(
     # First copy: stops after msg_A's first streamed line (output 5 is a placeholder).
     live.write_bytes(b"".join(lines[:2]))
     ingest_json(db, live)
-    first = ticks_json(db, SESSION)
+    first = ticks_json(db, TURN)
     assert [(t["output_tokens"], t["latency_ms"]) for t in first] == [(5, 2000)]
     # The file grows: msg_A's final line (output 120) and the rest of the session.
     live.write_bytes(b"".join(lines))
     out = ingest_json(db, live)
     assert out["files"] == 1
-    grown = ticks_json(db, SESSION)
+    grown = ticks_json(db, TURN)
     assert [t["output_tokens"] for t in grown] == [120, 40, 30]
     assert grown[0]["latency_ms"] == 3000
     # Same ledger as ingesting the complete file once.

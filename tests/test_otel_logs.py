@@ -21,6 +21,7 @@ from agentprof.sources import otel_logs
 from tests.conftest import FIXTURES, ingest_json, run_cli, runs_json, ticks_json
 
 SESSION = "11111111-2222-3333-4444-555555555555"
+TURN = "u1"  # the transcript's turn (its prompt line's uuid)
 EVENTS = FIXTURES / "otlp_logs" / "claude_code_session.json"
 NOTES_EXAMPLE = FIXTURES / "otlp_logs" / "claude_code_otel_logs.json"
 TRANSCRIPTS = FIXTURES / "claude_code"
@@ -287,14 +288,17 @@ def test_without_request_ids_token_counts_and_end_times_pair_the_copies(tmp_path
     both = tmp_path / "both.duckdb"
     ingest_json(both, events)
     ingest_json(both, TRANSCRIPTS)
-    ticks = ticks_json(both, SESSION)
+    ticks = ticks_json(both, TURN)
     # req_A, req_B and (in the subagent's run) req_S are paired by their token counts and end
-    # times; req_C, 10 minutes off, is not the transcript's msg_C and stays.
+    # times; req_C, 10 minutes off, is not the transcript's msg_C and stays, in the session's
+    # own run (events are not split into the transcript's turns).
     assert [(t["output_tokens"], t["started_at"][11:19]) for t in ticks] == [
         (120, "10:00:00"),
         (40, "10:00:05"),
         (30, "10:01:07"),
-        (30, "10:11:07"),
+    ]
+    assert [(t["output_tokens"], t["started_at"][11:19]) for t in ticks_json(both, SESSION)] == [
+        (30, "10:11:07")
     ]
     assert [len(ticks_json(both, f"agent-abc@{SESSION}"))] == [1]
 
@@ -313,11 +317,13 @@ def test_events_the_transcript_does_not_have_are_kept(tmp_path: Path) -> None:
     both = tmp_path / "both.duckdb"
     ingest_json(both, TRANSCRIPTS)
     ingest_json(both, events)
-    [main] = [r for r in runs_json(both) if r["run_id"] == SESSION]
-    # The transcript's 3 ticks and req_D from the events (the session went on after the
-    # transcript was read); the run is the transcript's, by its source.
-    assert (main["ticks"], main["source"], main["output_tokens"]) == (4, "claude-code", 220)
-    assert main["wall_ms"] == 129_000
+    runs = {r["run_id"]: r for r in runs_json(both)}
+    # The transcript's 3 ticks stay its turn's; req_D from the events (the session went on
+    # after the transcript was read) is in the session's own run, which the events make.
+    turn, rest = runs[TURN], runs[SESSION]
+    assert (turn["ticks"], turn["source"], turn["output_tokens"]) == (3, "claude-code", 190)
+    assert (rest["ticks"], rest["source"], rest["output_tokens"]) == (1, "claude-code-otel", 30)
+    assert turn["session_id"] == rest["session_id"] == SESSION
 
 
 def _event(name: str, **attrs: str) -> dict[str, Any]:

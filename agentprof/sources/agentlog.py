@@ -26,6 +26,10 @@ RANK = "agentprof.rank"
 SOURCE = "agentprof.source"
 USER_WAIT = "agentprof.tool.user_wait"
 CACHE_WRITE_1H = "agentprof.usage.cache_write_1h_tokens"
+# Characters of a tool's result as the model read it: what the call added to the context.
+RESULT_CHARS = "agentprof.tool.result_chars"
+# Characters a model call wrote (text, thinking, tool input), where the log keeps them.
+OUTPUT_CHARS = "agentprof.output_chars"
 
 
 def stable_id(*parts: object, nbytes: int = 8) -> str:

@@ -2,8 +2,18 @@
 `<session>/subagents/agent-<id>.jsonl` or, in 2.0.x, `agent-<id>.jsonl` beside the session)
 as canonical spans (FORMATS.md §5.1).
 
-- A session is a run (trace id = sessionId); a sidechain (subagent) is a child run
-  `agent-<agentId>@<sessionId>` linked to the session.
+- A session is split into turns: each real user input starts one, and the turn is a run whose
+  trace id is that input line's `uuid` (ticks before the first input in the file, e.g. of a
+  resumed session, form a turn whose id is the sessionId). Real inputs are typed prompts, slash
+  commands (a local one such as /clear or /compact calls no model, so its turn has no span and no
+  run) and background-task notifications (`<task-notification>`: the agent acts on them without
+  the user). Not inputs: tool results, meta lines (`isMeta`: skill and command expansions,
+  caveats), local-command output, interruption markers ("[Request interrupted by user…]": the
+  interrupted turn simply ends) and the summary written after a compaction (`isCompactSummary`:
+  the agent carries on with the same turn; its next tick is marked
+  `gen_ai.conversation.compacted`). Every span carries `session.id`.
+- A sidechain (subagent) is a child run `agent-<agentId>@<sessionId>` linked to the session;
+  derivation resolves the link to the turn that was running when the subagent started.
 - A tick is one API response. Claude Code writes one line per content block, every line
   repeating the usage and only the last carrying the final output count: lines are grouped by
   (message.id, requestId) and the line with the most tokens is kept (on a tie, the later one);
@@ -81,6 +91,7 @@ def read_meta(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
 @dataclass
 class _Message:
     trace: str
+    turn: str
     key: tuple[str, str]
     first_line: int
     start_ns: int
@@ -91,11 +102,16 @@ class _Message:
     envelope: dict[str, Any]
     lines: int = 0
     tool_uses: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    compacted: bool = False
+    # What the message's lines hold (text, thinking, tool input): its final line's output count
+    # is sometimes a placeholder, so the diagnosis reads this to judge a call's latency.
+    output_chars: int = 0
 
 
 @dataclass
 class _Tool:
     trace: str
+    turn: str
     tick_key: tuple[str, str]
     name: str
     args: Any
@@ -104,6 +120,7 @@ class _Tool:
     end_ns: int | None = None
     is_error: bool = False
     user_wait: bool = False
+    result_chars: int | None = None
 
 
 def _count(usage: dict[str, Any], key: str, required: bool) -> int | None:
@@ -126,6 +143,10 @@ class _Reader:
         self.last_user_ns: dict[str, int] = {}
         self.session_of: dict[str, str] = {}
         self.agent_of: dict[str, str] = {}
+        # The turn now running in each session trace (absent: the session's own id), and the
+        # traces whose next tick follows a compaction.
+        self.turn_of: dict[str, str] = {}
+        self.compacted: set[str] = set()
         self.meta_agent = _subagent_type(path)
 
     def trace_of(self, doc: dict[str, Any]) -> str:
@@ -184,12 +205,16 @@ class _Reader:
         m = self.messages.get((trace, key))
         if m is None:
             start = self.last_user_ns.get(trace, ts)
-            m = _Message(trace, key, lineno, min(start, ts), ts, lineno, doc, rank, doc)
+            turn = self.turn_of.get(trace, trace)
+            m = _Message(trace, turn, key, lineno, min(start, ts), ts, lineno, doc, rank, doc)
+            m.compacted = trace in self.compacted
+            self.compacted.discard(trace)
             self.messages[(trace, key)] = m
         elif rank >= m.best_rank:
             m.best, m.best_rank, m.best_line = doc, rank, lineno
         m.lines += 1
         m.end_ns = max(m.end_ns, ts)
+        m.output_chars += _content_chars(msg.get("content"))
         for block in msg.get("content") or ():
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 tool_id = block.get("id")
@@ -198,7 +223,7 @@ class _Reader:
                 name = str(block.get("name") or "")
                 m.tool_uses[tool_id] = (name, block.get("input"))
                 self.tools[(trace, tool_id)] = _Tool(
-                    trace, key, name, block.get("input"), ts, lineno,
+                    trace, m.turn, key, name, block.get("input"), ts, lineno,
                     user_wait=name in USER_WAIT_TOOLS,
                 )  # fmt: skip
 
@@ -210,6 +235,11 @@ class _Reader:
         self.last_user_ns[trace] = ts
         msg = doc.get("message")
         content = msg.get("content") if isinstance(msg, dict) else None
+        if doc.get("isCompactSummary") is True:
+            self.compacted.add(trace)
+        elif trace not in self.agent_of and _starts_turn(doc, content):
+            uuid = doc.get("uuid")
+            self.turn_of[trace] = uuid if isinstance(uuid, str) and uuid else f"{trace}#{lineno}"
         if not isinstance(content, list):
             return
         for block in content:
@@ -218,6 +248,7 @@ class _Reader:
                 if tool is not None and tool.end_ns is None:
                     tool.end_ns = max(ts, tool.start_ns)
                     tool.is_error = block.get("is_error") is True
+                    tool.result_chars = _text_chars(block.get("content"))
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         span_of: dict[tuple[str, tuple[str, str]], str] = {}
@@ -234,12 +265,13 @@ class _Reader:
                 "tool_input": agentlog.json_text(t.args) if t.args is not None else None,
                 agentlog.SOURCE: SOURCE,
                 agentlog.RANK: 1,
+                agentlog.RESULT_CHARS: t.result_chars,
                 "session.id": self.session_of.get(trace),
             }
             if t.user_wait:
                 attrs[agentlog.USER_WAIT] = "true"
             yield agentlog.span_row(
-                trace_id=trace,
+                trace_id=t.turn,
                 span_id=agentlog.stable_id("claude-code-tool", tool_id),
                 parent_span_id=span_of.get((trace, t.tick_key)),
                 name="claude_code.tool",
@@ -287,6 +319,8 @@ class _Reader:
             "stop_reason": msg.get("stop_reason"),
             "gen_ai.output.messages": agentlog.json_text(tool_calls) if tool_calls else None,
             "session.id": self.session_of.get(m.trace),
+            "gen_ai.conversation.compacted": "true" if m.compacted else None,
+            agentlog.OUTPUT_CHARS: m.output_chars,
             "gen_ai.agent.name": self.agent_of.get(m.trace, SOURCE),
             "service_tier": usage.get("service_tier"),
             "speed": usage.get("speed"),
@@ -296,7 +330,7 @@ class _Reader:
             agentlog.RANK: total * 10_000 + min(m.lines, 9_999),
         }
         return agentlog.span_row(
-            trace_id=m.trace,
+            trace_id=m.turn,
             span_id=span_id,
             name="claude_code.llm_request",
             start_ns=m.start_ns,
@@ -307,6 +341,64 @@ class _Reader:
             line=m.best_line,
             parent_trace_id=self._parent(m.trace),
         )
+
+
+# Lines that look like user input but are not: Claude Code's own echoes and markers.
+_NOT_INPUT = (
+    "[Request interrupted by user",
+    "<local-command-stdout>",
+    "<local-command-stderr>",
+    "<local-command-caveat>",
+    "Caveat: The messages below were generated by the user",
+    "<bash-input>",
+    "<bash-stdout>",
+    "<bash-stderr>",
+)
+
+
+def _starts_turn(doc: dict[str, Any], content: Any) -> bool:
+    """A user line that is a new input to the agent (module docstring: which lines are)."""
+    if doc.get("isMeta") is True or doc.get("isVisibleInTranscriptOnly") is True:
+        return False
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        texts = []
+        for block in content:
+            if not isinstance(block, dict) or block.get("type") == "tool_result":
+                return False
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+        text = "".join(texts)
+    else:
+        return False
+    text = text.lstrip()
+    return bool(text) and not text.startswith(_NOT_INPUT)
+
+
+def _content_chars(content: Any) -> int:
+    """Characters an assistant line wrote: text, thinking and tool-call input."""
+    total = 0
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, dict):
+            continue
+        for key in ("text", "thinking"):
+            if isinstance(block.get(key), str):
+                total += len(block[key])
+        if block.get("type") == "tool_use" and block.get("input") is not None:
+            total += len(agentlog.json_text(block["input"]))
+    return total
+
+
+def _text_chars(content: Any) -> int | None:
+    """Characters of a tool result as the model read it (text blocks; images are not counted)."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        return sum(
+            len(b["text"]) for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
+        )
+    return None
 
 
 def _subagent_type(path: Path) -> str | None:

@@ -1,8 +1,14 @@
 """OpenAI Codex CLI rollouts (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl`) as canonical
 spans (FORMATS.md §5.3).
 
-- A thread (session_meta.id) is a run; a `thread_spawn` subagent's thread is a child run linked
-  to its parent thread.
+- A thread (session_meta.id) is a session, split into turns: each `user_message` event starts
+  one, and the turn is a run whose id is Codex's `turn_id` (from the `task_started` or
+  `turn_context` record before it; a hash of the thread and that id when it is too short to be
+  unique, or of the thread and the message's time when there is none). Ticks before the first user message (a resumed
+  thread) form a turn whose id is the thread id. A `compacted` record or `context_compacted`
+  event marks the next tick `gen_ai.conversation.compacted`.
+- A `thread_spawn` subagent's thread is a child run linked to its parent thread; derivation
+  resolves the link to the parent's turn that was running when the subagent started.
 - A tick is a `token_count` event whose cumulative `total_token_usage` advanced: Codex re-emits
   unchanged totals for UI and rate-limit refreshes, and counting those double-counts. The tick's
   usage is `last_token_usage`, or the difference of the cumulative totals when it is absent; when
@@ -68,7 +74,9 @@ class _Tool:
     start_ns: int
     line: int
     tick: int  # index of the tick that requested it (the next one emitted)
+    turn: str
     end_ns: int | None = None
+    result_chars: int | None = None
 
 
 class _Reader:
@@ -86,6 +94,9 @@ class _Reader:
         self.tick_calls: list[str] = []
         self.tools: dict[str, _Tool] = {}
         self.version: str | None = None
+        self.turn: str | None = None  # the running turn's run id (None: the thread's own id)
+        self.next_turn_id: str | None = None  # Codex's id of the turn about to start
+        self.compacted = False
 
     def line(self, lineno: int, doc: dict[str, Any]) -> None:
         kind = doc.get("type")
@@ -100,6 +111,7 @@ class _Reader:
         elif kind == "turn_context":
             if isinstance(payload.get("model"), str):
                 self.model = payload["model"]
+            self._turn_id(payload)
         elif kind == "response_item":
             if ts is not None:
                 self.item(lineno, ts, payload)
@@ -112,6 +124,25 @@ class _Reader:
             elif sub == "user_message" and ts is not None:
                 self.last_input_ns = ts
                 self.response_start_ns = None
+                self._start_turn(ts)
+            elif sub == "task_started":
+                self._turn_id(payload)
+            elif sub == "context_compacted":
+                self.compacted = True
+        elif kind == "compacted":
+            self.compacted = True
+
+    def _turn_id(self, p: dict[str, Any]) -> None:
+        turn_id = p.get("turn_id")
+        if isinstance(turn_id, str) and turn_id:
+            self.next_turn_id = turn_id
+
+    def _start_turn(self, ts: int) -> None:
+        turn_id, self.next_turn_id = self.next_turn_id, None
+        if turn_id is not None and len(turn_id) >= 16:
+            self.turn = turn_id
+        else:  # none (older Codex), or one like "turn-1" that is unique in its thread only
+            self.turn = agentlog.stable_id("codex-turn", self.thread, turn_id or ts, nbytes=16)
 
     def meta(self, p: dict[str, Any]) -> None:
         if isinstance(p.get("id"), str) and p["id"]:
@@ -137,12 +168,15 @@ class _Reader:
             if isinstance(call_id, str) and call_id not in self.tools:
                 args = p.get("arguments", p.get("input"))
                 name = str(p.get("name") or kind)
-                self.tools[call_id] = _Tool(call_id, name, args, ts, lineno, len(self.ticks))
+                self.tools[call_id] = _Tool(
+                    call_id, name, args, ts, lineno, len(self.ticks), self.turn or self.thread
+                )
                 self.tick_calls.append(call_id)
         elif kind in _OUTPUTS:
             tool = self.tools.get(str(p.get("call_id")))
             if tool is not None and tool.end_ns is None:
                 tool.end_ns = max(ts, tool.start_ns)
+                tool.result_chars = _output_chars(p.get("output"))
             self.last_input_ns = ts
             self.response_start_ns = None
         elif kind == "message" and p.get("role") == "user":
@@ -198,23 +232,25 @@ class _Reader:
             "gen_ai.output.messages": agentlog.json_text(tool_calls) if tool_calls else None,
             "gen_ai.agent.name": self.agent,
             "session.id": self.thread,
+            "gen_ai.conversation.compacted": "true" if self.compacted else None,
             "codex.model_fallback": "true" if model is None else None,
             "codex.cli_version": self.version,
             agentlog.SOURCE: SOURCE,
             agentlog.RANK: 1,
         }
         self.ticks.append(
-            (span_id, min(start, ts), ts, attrs, lineno),
+            (span_id, min(start, ts), ts, attrs, lineno, self.turn or self.thread),
         )
+        self.compacted = False
         self.tick_calls = []
         self.last_input_ns = ts
         self.response_start_ns = None
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         span_ids = [t[0] for t in self.ticks]
-        for span_id, start, end, attrs, lineno in self.ticks:
+        for span_id, start, end, attrs, lineno, turn in self.ticks:
             yield agentlog.span_row(
-                trace_id=self.thread,
+                trace_id=turn,
                 span_id=span_id,
                 name="codex.response",
                 start_ns=start,
@@ -230,7 +266,7 @@ class _Reader:
                 continue
             args = tool.args if isinstance(tool.args, str) or tool.args is None else None
             yield agentlog.span_row(
-                trace_id=self.thread,
+                trace_id=tool.turn,
                 span_id=agentlog.stable_id("codex-tool", self.thread, tool.call_id),
                 parent_span_id=span_ids[tool.tick] if tool.tick < len(span_ids) else None,
                 name="execute_tool " + tool.name,
@@ -244,6 +280,7 @@ class _Reader:
                     if args is not None
                     else agentlog.json_text(tool.args),
                     "session.id": self.thread,
+                    agentlog.RESULT_CHARS: tool.result_chars,
                     agentlog.SOURCE: SOURCE,
                     agentlog.RANK: 1,
                 },
@@ -252,6 +289,17 @@ class _Reader:
                 line=tool.line,
                 parent_trace_id=self.parent,
             )
+
+
+def _output_chars(output: Any) -> int | None:
+    """Characters of a tool's output as the model read it (text, or text items of a list)."""
+    if isinstance(output, str):
+        return len(output)
+    if isinstance(output, list):
+        return sum(
+            len(i["text"]) for i in output if isinstance(i, dict) and isinstance(i.get("text"), str)
+        )
+    return None
 
 
 def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:

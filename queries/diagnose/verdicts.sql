@@ -1,9 +1,12 @@
 -- Verdicts
 -- One primary bottleneck per run: among the bottleneck-class findings (long_inputs,
--- too_many_ticks, slow_tool), the one whose lever saves the largest share of the run (the larger of
--- its share of the run's cost and of its wall-clock, so dollars and milliseconds compare). A run
--- stopped by its turn or usage cap is too_many_ticks whatever the savings. No class finding:
--- healthy. top_finding is the finding of any kind with the largest share.
+-- context_growth, too_many_ticks, slow_model, slow_tool, untraced_gap), the one whose lever saves
+-- the largest share of the run (the larger of its share of the run's cost and of its wall-clock, so
+-- dollars and milliseconds compare). A class whose saving cannot be estimated (NULL: tools that
+-- already run in parallel, an untraced gap) still names the bottleneck when no lever saves more;
+-- ties go to the order above. A run stopped by its turn or usage cap is too_many_ticks whatever the
+-- savings. No class finding: healthy, meaning no slice dominates. top_finding is the finding of
+-- any kind with the largest share.
 create or replace temp table diag_verdicts as
 with scored as (
     select f.*, r.cost_usd, r.wall_ms,
@@ -16,7 +19,9 @@ with scored as (
 primary_pick as (
     select run_id,
         arg_max(kind, [case when capped and kind = 'too_many_ticks' then 1 else 0 end, share,
-                       case kind when 'long_inputs' then 3 when 'too_many_ticks' then 2 else 1 end]) as bottleneck
+                       case kind when 'long_inputs' then 6 when 'context_growth' then 5
+                                 when 'too_many_ticks' then 4 when 'slow_model' then 3
+                                 when 'slow_tool' then 2 else 1 end]) as bottleneck
     from scored where is_class
     group by run_id
 ),

@@ -1,9 +1,12 @@
 -- Derive runs
--- One row per affected trace. Wall-clock runs from the first span's start to the last span's end.
+-- One row per affected trace. Wall-clock runs from the first span's start to the last span's end,
+-- less the time tools waited on the user (user_wait_ms: that time belongs to no run).
 -- model_ms is the union of tick intervals; tool_ms is what tool spans cover beyond model time
 -- (parallel tools count once: the critical path); harness_ms is the rest (untraced tools,
 -- scheduling, retries, idle). tool_serial_ms is the plain sum of tool durations, so the saving of
 -- parallel dispatch shows beside it. parent_run_id comes from a link on the trace's root span.
+-- session_id groups the turns of one conversation (gen_ai.conversation.id, session.id and the
+-- frameworks' own names); a trace without one is a session of its own.
 insert into runs
 -- The attribute values needed are picked out first, so the spans read several times below are
 -- narrow rows, not whole attribute maps.
@@ -15,7 +18,9 @@ with s as (
            coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']) as agent_name,
            a['traceloop.workflow.name'] as workflow_name,
            coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
-                    a['traceloop.association.properties.session_id']) as session_id
+                    a['traceloop.association.properties.session_id'], a['langfuse.session.id'],
+                    a['ai.telemetry.metadata.sessionId'], a['ai.telemetry.metadata.session_id'],
+                    a['traceloop.association.properties.thread_id']) as session_id
     from affected_spans
 ),
 bounds as (
@@ -66,8 +71,12 @@ unions as (
     from ordered group by run_id
 ),
 serial as (
-    select run_id, sum(end_ns - start_ns) filter (where end_ns > start_ns) as tool_serial_ns
-    from tool_calls where run_id in (select trace_id from affected_traces) and status <> 'user_wait'
+    select run_id,
+        sum(end_ns - start_ns) filter (where end_ns > start_ns and status <> 'user_wait') as tool_serial_ns,
+        -- a tool that waits on the user runs alone (the agent is blocked on it): its time is the
+        -- user's, taken out of the run's wall-clock
+        sum(end_ns - start_ns) filter (where end_ns > start_ns and status = 'user_wait') as user_wait_ns
+    from tool_calls where run_id in (select trace_id from affected_traces)
     group by run_id
 )
 select
@@ -76,15 +85,17 @@ select
     b.source,
     coalesce(b.agent, b.service_name) as agent,
     b.service_name,
-    b.session_id,
+    -- a run with no conversation id is a session of its own
+    coalesce(b.session_id, b.trace_id) as session_id,
     ns_to_ts(b.start_ns) as started_at,
     ns_to_ts(b.end_ns) as ended_at,
-    (b.end_ns - b.start_ns) / 1e6 as wall_ms,
+    (b.end_ns - b.start_ns - coalesce(sr.user_wait_ns, 0)) / 1e6 as wall_ms,
     coalesce(u.model_ns, 0) / 1e6 as model_ms,
     (coalesce(u.covered_ns, 0) - coalesce(u.model_ns, 0)) / 1e6 as tool_ms,
     coalesce(sr.tool_serial_ns, 0) / 1e6 as tool_serial_ms,
-    ((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0)) / 1e6 as harness_ms,
-    r.status
+    greatest((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0) - coalesce(sr.user_wait_ns, 0), 0) / 1e6 as harness_ms,
+    r.status,
+    coalesce(sr.user_wait_ns, 0) / 1e6 as user_wait_ms
 from bounds b
 left join roots r using (trace_id)
 left join unions u on u.run_id = b.trace_id

@@ -7,9 +7,9 @@
 -- files being stored, which may hold both) or stored. A pair is the same session and either the
 -- same tool call (both readers derive its span id from tool_use_id) or the same model request:
 -- the same request id or, when one side has none (older builds), the same four token counts
--- ending within 5 minutes of each other. Event spans are always in the session's run,
--- transcript spans in the session's or a subagent's (agent-<id>@<session>): the stored side is
--- found by trace id, not by scanning attributes. `staged` says where the event span is.
+-- ending within 5 minutes of each other. Event spans are always in the session's run (trace id =
+-- session id), transcript spans in one of its turns or subagents, found by their session.id
+-- attribute. `staged` says where the event span is.
 create or replace temp table otel_logs_superseded as
 with staged as (
     select trace_id, span_id, name, end_ns, attributes as a, scope_name, true as staged
@@ -26,7 +26,7 @@ stored_transcripts as (
     select trace_id, span_id, name, end_ns, attributes as a, scope_name, false as staged
     from spans
     where scope_name = 'agentprof.claude_code'
-      and regexp_replace(trace_id, '^agent-.*@', '') in (
+      and attributes['session.id'] in (
           select trace_id from staged where scope_name = 'agentprof.claude_code_otel'
       )
 ),

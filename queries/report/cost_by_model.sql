@@ -1,7 +1,8 @@
 -- Cost by model
 -- Per model (the response model of each tick): ticks, runs using it, total cost, cost per tick,
 -- p50/p95 tick latency, tokens by class and the token-weighted cache hit ratio (cache reads ÷ all
--- input tokens; NULL when no tick of that model reported a cache count). Same filters as report/runs.
+-- input tokens; NULL when no tick of that model reported a cache count), cache reads ÷ cache writes
+-- and the break-even of that model's write premium (as in report/runs). Same filters as report/runs.
 select
     t.model,
     count(*) as ticks,
@@ -16,8 +17,11 @@ select
          then coalesce(sum(t.cache_write_5m_tokens), 0) + coalesce(sum(t.cache_write_1h_tokens), 0) end
         as cache_write_tokens,
     sum(t.output_tokens) as output_tokens,
-    cache_hit_ratio(t.input_uncached_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens) as cache_hit_ratio
-from ticks t
+    cache_hit_ratio(t.input_uncached_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens) as cache_hit_ratio,
+    cache_read_write_ratio(t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens) as cache_read_write_ratio,
+    cache_break_even_ratio(t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.break_even_5m, t.break_even_1h)
+        as cache_break_even_ratio
+from tick_break_even() t
 join selected_runs($since, $until, $source, $agent) r using (run_id)
 group by t.model
 order by coalesce(sum(t.cost_usd), -1) desc, t.model nulls last

@@ -1,7 +1,12 @@
 -- Runs
 -- One line per run: ticks, tool calls, tokens by class, cost, wall-clock split, cache hit ratio.
+-- user_wait_ms is the time the run's tools waited on the user, kept out of wall_ms.
 -- cache_write_tokens is 5m + 1h writes. cache_hit_ratio is token-weighted: cache reads ÷ all input
 -- tokens (uncached + reads + writes); NULL when no tick of the run reported any cache count.
+-- cache_read_write_ratio is cache reads ÷ cache writes (NULL when not reported or nothing was
+-- written: the hit ratio then tells the story); cache_break_even_ratio is the reads per written
+-- token at which the run's writes pay their premium back (token-weighted over its 5m and 1h
+-- writes at each tick's rates; schema/024_cache_ratio_macro). Below it the cache cost money.
 -- cost_usd sums the priced ticks; unpriced_ticks counts those with no price (their cost is unknown,
 -- not zero), and cost_usd is NULL when no tick is priced.
 -- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent; $sort picks the order.
@@ -18,8 +23,10 @@ with t as (
         sum(reported_cost_usd) as reported_cost_usd,
         count(*) filter (where cost_usd is null) as unpriced_ticks,
         cache_hit_ratio(input_uncached_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens) as cache_hit_ratio,
+        cache_read_write_ratio(cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens) as cache_read_write_ratio,
+        cache_break_even_ratio(cache_write_5m_tokens, cache_write_1h_tokens, break_even_5m, break_even_1h) as cache_break_even_ratio,
         string_agg(distinct model, ',' order by model) as models
-    from ticks
+    from tick_break_even()
     group by run_id
 ),
 tc as (
@@ -48,7 +55,10 @@ select
     r.tool_ms,
     r.tool_serial_ms,
     r.harness_ms,
+    r.user_wait_ms,
     t.cache_hit_ratio,
+    t.cache_read_write_ratio,
+    t.cache_break_even_ratio,
     r.status
 from selected_runs($since, $until, $source, $agent) r
 left join t using (run_id)

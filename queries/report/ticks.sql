@@ -1,6 +1,8 @@
 -- Ticks
 -- The per-tick ledger of one run ($run_id): timing, model, disjoint token buckets, reported and
 -- computed cost, and cumulative cost (the replay tax: each tick re-sends the conversation so far).
+-- cache_read_write_ratio is the tick's cache reads ÷ its cache writes (schema/024_cache_ratio_macro:
+-- NULL when the tick reported no cache count or wrote nothing).
 select
     tick,
     span_id,
@@ -22,7 +24,9 @@ select
     cost_usd,
     sum(cost_usd) over (order by tick rows unbounded preceding) as cumulative_cost_usd,
     price_source,
-    (select count(*) from tool_calls c where c.run_id = $run_id and c.tick = ticks.tick) as tool_calls
+    (select count(*) from tool_calls c where c.run_id = $run_id and c.tick = ticks.tick) as tool_calls,
+    (select cache_read_write_ratio(w.cache_read_tokens, w.cache_write_5m_tokens, w.cache_write_1h_tokens)
+     from ticks w where w.run_id = $run_id and w.tick = ticks.tick) as cache_read_write_ratio
 from ticks
 where run_id = $run_id
 order by tick

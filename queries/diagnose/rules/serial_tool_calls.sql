@@ -2,6 +2,9 @@
 -- Signature: a tick requested several tool calls and they ran one after another (their union is
 -- longer than the longest call), and parallel dispatch would save at least $min_saving_ms (100 ms)
 -- over the run.
+-- Only where the source's times can show it (tool_starts_known in diagnose/macros): a Claude Code
+-- transcript or a Codex rollout stamps a call when its line was written, not when the tool ran, so
+-- calls that ran together look staggered there; runs of those sources never get this finding.
 -- Saving: per tick, union − longest call (three calls of 300, 500 and 700 ms run serially: 800 ms).
 insert into diag_findings
 select
@@ -19,5 +22,6 @@ select
     flatten(list(span_ids order by tick))
 from diag_tool_ticks
 where calls >= 2 and union_ms - longest_ms > 0
+  and run_id in (select run_id from diag_runs where tool_starts_known(source))
 group by run_id
 having sum(union_ms - longest_ms) >= $min_saving_ms

@@ -1,54 +1,60 @@
 -- Rule: too many ticks (bottleneck class)
--- Signature: at least $max_ticks (10) ticks, or at least $ticks_vs_median (2×) the median tick count
--- of comparable runs (same source and agent, when there are at least $min_comparable_runs = 3 of
--- them), or the run was stopped by a turn or usage cap (diag_caps) whatever its tick count.
--- Saving: the cost and time of the ticks past what the task needed: the comparable runs' median
--- when there are enough of them, else $max_ticks. Time runs from the start of the first excess tick
--- to the end of the last one (the model calls and the tool calls between them). A capped run with no
--- ticks past that count has no estimated saving (NULL): the fix is its stop condition.
+-- Signature: at least $max_ticks (10) ticks and waste the run itself shows (diag_waste: failed
+-- attempts retried, calls repeated with nothing changed in between, single-call ticks one parallel
+-- tick could have issued) worth at least $waste_share (10%) of its cost or wall-clock (below that
+-- the waste is a detail of a run that needed its ticks, not its bottleneck); or the
+-- run was stopped by a turn or usage cap (diag_caps), whatever its tick count. A long run with no
+-- waste to show is not called too long: a coding task may need 200 ticks.
+-- Saving: the cost and time of the wasted ticks (diag_waste), from the run's own data only. Runs of
+-- the same source and agent appear as evidence (their median tick count), never as dollars. A
+-- capped run with no waste to show has no estimated saving (NULL): the fix is its stop condition.
 insert into diag_findings
-with expected as (
-    select r.*,
-        case when r.comparable_runs >= $min_comparable_runs then r.comparable_median_ticks end as median_ticks,
-        c.cap_message
-    from diag_runs r
-    left join diag_caps c using (run_id)
+with waste as (
+    select run_id,
+        sum(saving_usd) as saving_usd,
+        sum(saving_ms) as saving_ms,
+        count(*) filter (where reason = 'failed_retry') as failed,
+        count(*) filter (where reason = 'repeat') as repeats,
+        count(*) filter (where reason = 'serial_single') as serial,
+        list(tick order by tick) filter (where reason = 'failed_retry') as failed_ticks,
+        list(tick order by tick) filter (where reason = 'repeat') as repeat_ticks,
+        list(tick order by tick) filter (where reason = 'serial_single') as serial_ticks,
+        list(tick order by tick) as ticks_list,
+        list(span_id order by tick) as spans_list
+    from diag_waste group by run_id
 ),
 flagged as (
-    select e.*,
-        greatest(floor(coalesce(e.median_ticks, $max_ticks)), 1)::integer as needed_ticks
-    from expected e
-    where e.ticks >= $max_ticks
-       or (e.median_ticks is not null and e.ticks >= $ticks_vs_median * e.median_ticks)
-       or e.cap_message is not null
-),
-excess as (
-    select f.run_id,
-        sum(t.cost_usd) as saving_usd,
-        (max(t.end_ns) - min(t.start_ns)) / 1e6 as saving_ms,
-        list(t.tick order by t.tick) as ticks_list,
-        list(t.span_id order by t.tick) as spans_list
-    from flagged f join diag_ticks t on t.run_id = f.run_id and t.tick > f.needed_ticks
-    group by f.run_id
+    select r.*, c.cap_message, w.* exclude (run_id),
+        case when r.comparable_runs >= $min_comparable_runs then r.comparable_median_ticks end as median_ticks
+    from diag_runs r
+    left join diag_caps c using (run_id)
+    left join waste w using (run_id)
+    where c.cap_message is not null
+       or (r.ticks >= $max_ticks and w.run_id is not null
+           and saving_share(w.saving_usd, w.saving_ms, r.cost_usd, r.wall_ms) >= $waste_share)
 )
 select
     f.run_id,
     'too_many_ticks',
     true,
-    format('{} ticks{}; {}; {}',
-        f.ticks,
-        case when f.cap_message is not null then ', stopped by its cap (' || f.cap_message || ')' else '' end,
+    concat_ws('; ',
+        format('{} ticks{}', f.ticks,
+               case when f.cap_message is not null then ', stopped by its cap (' || f.cap_message || ')' else '' end),
+        case when f.failed > 0 then format('{} failed attempt(s) retried (tick {})', f.failed, list_text(f.failed_ticks, 5)) end,
+        case when f.repeats > 0 then format('{} tick(s) repeated a call already made with nothing changed in between (tick {})', f.repeats, list_text(f.repeat_ticks, 5)) end,
+        case when f.serial > 0 then format('{} single-call tick(s) that the tick before could have issued in parallel (tick {})', f.serial, list_text(f.serial_ticks, 5)) end,
+        case when f.ticks_list is not null
+             then format('those ticks cost {} and took {}', usd_text(f.saving_usd), ms_text(f.saving_ms))
+             else 'the run ended at its cap without an answer, so none of its ticks bought a result' end,
         case when f.median_ticks is not null
-             then format('comparable runs of this agent ({}) need a median of {:g}', f.comparable_runs, f.median_ticks)
-             else format('fewer than {} comparable runs, so {} ticks is taken as enough', $min_comparable_runs, $max_ticks) end,
-        case when x.run_id is not null
-             then format('the {} ticks past {} cost {} and took {}', len(x.ticks_list), f.needed_ticks,
-                         usd_text(x.saving_usd), ms_text(x.saving_ms))
-             else 'the run ended at its cap without an answer, so none of its ticks bought a result' end),
-    'a stop condition and an explicit iteration cap with a graceful final answer; a planning step before acting; detect repeated near-identical ticks',
-    x.saving_usd,
-    x.saving_ms,
-    coalesce(x.ticks_list, []),
-    coalesce(x.spans_list, [])
+             then format('for comparison, {} other runs of this agent took a median of {:g} ticks', f.comparable_runs, f.median_ticks) end),
+    concat_ws('; ',
+        case when f.cap_message is not null then 'a stop condition that ends with a graceful answer before the cap, and a planning step' end,
+        case when f.failed > 0 then 'fix what makes the calls fail (argument validation, clearer tool descriptions and error messages)' end,
+        case when f.repeats > 0 then 'let the agent reuse results it already has (keep them in context, or a result cache for read-only tools)' end,
+        case when f.serial > 0 then 'ask for independent calls in one tick (parallel tool calls), e.g. read all the files it needs at once' end),
+    f.saving_usd,
+    f.saving_ms,
+    coalesce(f.ticks_list, []),
+    coalesce(f.spans_list, [])
 from flagged f
-left join excess x using (run_id)

@@ -1,0 +1,25 @@
+-- Sessions
+-- One line per session (a conversation: a Claude Code or Codex session, the OTLP traces sharing a
+-- conversation id): its turns (top-level runs), subagent runs, ticks, cost, and two times:
+-- active_ms, the sum of its turns' wall-clock (the agent working), and elapsed_ms, first start to
+-- last end (which also holds the time the agent sat waiting for its user). Filters as in runs.
+with t as (
+    select run_id, count(*) as ticks, sum(cost_usd) as cost_usd,
+        count(*) filter (where cost_usd is null) as unpriced_ticks
+    from ticks group by run_id
+)
+select
+    r.session_id,
+    min(r.source) as source,
+    count(*) filter (where r.parent_run_id is null) as turns,
+    count(*) filter (where r.parent_run_id is not null) as subagent_runs,
+    coalesce(sum(t.ticks), 0) as ticks,
+    sum(t.cost_usd) as cost_usd,
+    coalesce(sum(t.unpriced_ticks), 0) as unpriced_ticks,
+    sum(r.wall_ms) filter (where r.parent_run_id is null) as active_ms,
+    date_diff('millisecond', min(r.started_at), max(r.ended_at))::double as elapsed_ms,
+    strftime(min(r.started_at), '%Y-%m-%dT%H:%M:%S.%fZ') as started_at
+from selected_runs($since, $until, $source, $agent) r
+left join t using (run_id)
+group by r.session_id
+order by min(r.started_at), r.session_id
