@@ -362,9 +362,9 @@ def sessions_cmd(
         if not result.rows:
             _err("no sessions in the database (run `agentprof ingest PATH` first)")
             return
-        cols = ("session_id", "source", "turns", "subagent_runs", "ticks", "cost_usd",
-                "active_ms", "elapsed_ms", "started_at")  # fmt: skip
-        optional = ("started_at", "subagent_runs", "source", "elapsed_ms")
+        cols: tuple[str, ...] = ("session_id", "source", "turns", "subagent_runs", "ticks",
+                                 "cost_usd", "active_ms", "elapsed_ms", "started_at")  # fmt: skip
+        optional: tuple[str, ...] = ("started_at", "subagent_runs", "source", "elapsed_ms")
         out.print(render.table(result, cols, width=out.width, drop_first=optional))
         return
     cols = ("run_id", "parent_run_id", "agent", "started_at", "ticks", "cost_usd", "wall_ms")
@@ -375,7 +375,9 @@ def sessions_cmd(
 
 def _resolve_session(con: Any, session_id: str) -> str:
     """A full session id from an id or a unique prefix of one."""
-    matches = [str(r[0]) for r in sql.run(con, "report/session_exists", {"session_id": session_id}).rows]
+    matches = [
+        str(r[0]) for r in sql.run(con, "report/session_exists", {"session_id": session_id}).rows
+    ]
     if session_id in matches:
         return session_id
     if len(matches) != 1:

@@ -45,10 +45,10 @@ SORTS = ("cost", "saving", "started")
 _PREPARE = (
     "macros",
     "scope",
-    "tool_kinds",
     "tick_facts",
     "tool_ticks",
     "tool_repeats",
+    "tool_kinds",
     "caps",
     "waste_ticks",
     "context",

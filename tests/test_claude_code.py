@@ -71,8 +71,10 @@ def test_spotter_subagents_are_child_runs(db: Path) -> None:
         assert parent["session_id"] == r["session_id"]
         assert parent["started_at"] <= r["started_at"]
         later = [
-            t for t in turns.values()
-            if t["session_id"] == r["session_id"] and parent["started_at"] < t["started_at"] <= r["started_at"]
+            t
+            for t in turns.values()
+            if t["session_id"] == r["session_id"]
+            and parent["started_at"] < t["started_at"] <= r["started_at"]
         ]
         assert later == []
     assert sum(r["agent"] == "compact" for r in children) == 5

@@ -34,8 +34,10 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
         FIXTURES / "claude_code",
         FIXTURES / "usage_reports" / "anthropic_usage_report.json",
     )
-    run_id = runs_json(db)[0]["run_id"]
+    run_id, session_id = (runs_json(db)[0][k] for k in ("run_id", "session_id"))
     run_cli("ticks", run_id, "--db", db, "--json")
+    run_cli("sessions", "--db", db, "--json")
+    run_cli("sessions", session_id, "--db", db, "--json")
     run_cli("quarantine", "--db", db, "--json")
     run_cli("diagnose", run_id, "--db", db, "--json")
     run_cli("report", "--db", db, "-o", db.parent / "report.html")

@@ -91,7 +91,11 @@ def test_time_between_turns_belongs_to_no_run(spotter_db: Path) -> None:
     s = sessions["4d5611e5-241a-462a-8d15-5122611a9569"]
     assert s["turns"] == 3 and s["subagent_runs"] == 2
     assert s["elapsed_ms"] > 5 * 3600_000 > s["active_ms"]
-    turns = [r for r in runs_json(spotter_db) if r["session_id"] == s["session_id"] and r["parent_run_id"] is None]
+    turns = [
+        r
+        for r in runs_json(spotter_db)
+        if r["session_id"] == s["session_id"] and r["parent_run_id"] is None
+    ]
     assert s["active_ms"] == pytest.approx(sum(r["wall_ms"] for r in turns))
     detail = run_cli("sessions", "4d5611e5", "--db", spotter_db, "--json").json()
     assert detail["session_id"] == s["session_id"]
@@ -167,7 +171,9 @@ def test_read_write_ratio_is_reported_where_cache_counts_are(mixed_db: Path) -> 
             assert r["cache_read_write_ratio"] is None, r["run_id"]
 
 
-def test_golden_diagnosis_of_one_real_turn(spotter_db: Path, request: pytest.FixtureRequest) -> None:
+def test_golden_diagnosis_of_one_real_turn(
+    spotter_db: Path, request: pytest.FixtureRequest
+) -> None:
     """`diagnose RUN` at 80 columns on a real Claude Code turn: review a diff like code
     (`pytest --update-golden` rewrites it)."""
     ran = run_cli("diagnose", "212245f4", "--db", spotter_db, columns=80)

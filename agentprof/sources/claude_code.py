@@ -396,7 +396,9 @@ def _text_chars(content: Any) -> int | None:
         return len(content)
     if isinstance(content, list):
         return sum(
-            len(b["text"]) for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
+            len(b["text"])
+            for b in content
+            if isinstance(b, dict) and isinstance(b.get("text"), str)
         )
     return None
 

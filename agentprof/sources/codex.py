@@ -4,9 +4,9 @@ spans (FORMATS.md §5.3).
 - A thread (session_meta.id) is a session, split into turns: each `user_message` event starts
   one, and the turn is a run whose id is Codex's `turn_id` (from the `task_started` or
   `turn_context` record before it; a hash of the thread and that id when it is too short to be
-  unique, or of the thread and the message's time when there is none). Ticks before the first user message (a resumed
-  thread) form a turn whose id is the thread id. A `compacted` record or `context_compacted`
-  event marks the next tick `gen_ai.conversation.compacted`.
+  unique, or of the thread and the message's time when there is none). Ticks before the first
+  user message (a resumed thread) form a turn whose id is the thread id. A `compacted` record or
+  `context_compacted` event marks the next tick `gen_ai.conversation.compacted`.
 - A `thread_spawn` subagent's thread is a child run linked to its parent thread; derivation
   resolves the link to the parent's turn that was running when the subagent started.
 - A tick is a `token_count` event whose cumulative `total_token_usage` advanced: Codex re-emits

@@ -11,10 +11,11 @@
 --      $stateful_tools first (a name in both lists is stateful: the safe side), then
 --      $cacheable_tools (its tools count as read_only whatever follows);
 --   2. annotation: the run's trace marks the tool readOnlyHint = false (MCP tool annotations):
---      on the tool span (an attribute ending in readOnlyHint or read_only_hint, e.g.
---      mcp.tool.annotations.readOnlyHint, or an annotations object), or in the entry for the tool
---      in a gen_ai.tool.definitions list of the run. No convention records them yet, so these are
---      the shapes an instrumentation would plausibly write;
+--      on the tool span (mcp.tool.annotations.readOnlyHint, or an mcp.tool.annotations object)
+--      or in the tool's entry of a gen_ai.tool.definitions list. No semantic convention records
+--      MCP annotations yet; these are the shapes an instrumentation would write (the mcp.*
+--      namespace of the OTel MCP conventions, the annotations object of MCP's tools/list). Spans
+--      are read only in runs where a rule may advise a cache (annotated_runs below);
 --   3. built-in: the Claude Code and Codex tools below, each with the reason for its effect.
 --      Read, Glob, Grep, LS, view_image and the like read the working tree, which the agent's own
 --      edits and commands change: a cache keyed on the arguments would serve a file as it was
@@ -28,8 +29,9 @@
 --   5. name: a word of the name (split at non-letters and camelCase humps) that says the tool
 --      changes state (write, delete, exec, run, deploy, send ...) or reads state that changes
 --      (now, time, status, file, dir, log ...);
---   6. default: read_only (get_weather, lookup_order, search_docs). The cache lever still says to
---      skip tools whose answer must be fresh, and [tools] stateful overrides any of these.
+--   6. default: read_only (get_weather, lookup_order, search_docs, an MCP tool marked
+--      readOnlyHint = true). The cache lever still says to skip tools whose answer must be fresh,
+--      and [tools] stateful overrides any of these.
 -- reason completes a sentence that starts with the tool's name (evidence uses it).
 create or replace temp table diag_tool_kinds as
 with calls as (
@@ -72,6 +74,8 @@ builtin(tool_name, effect, reason) as (
     ('EnterPlanMode', 'changes_state', 'switches the session''s mode'),
     ('ListMcpResourcesTool', 'reads_changing_state', 'lists an MCP server''s resources, which the server may change'),
     ('ReadMcpResourceTool', 'reads_changing_state', 'reads an MCP server''s resource, which the server may change'),
+    -- Claude Code's OTel events name every MCP tool mcp_tool unless tool details are logged
+    ('mcp_tool', 'changes_state', 'is an MCP tool not marked read-only (readOnlyHint defaults to false)'),
     -- Codex
     ('shell', 'changes_state', 'runs shell commands, which change state and read state that changes'),
     ('container.exec', 'changes_state', 'runs shell commands, which change state and read state that changes'),
@@ -93,33 +97,50 @@ builtin(tool_name, effect, reason) as (
     ('close_agent', 'changes_state', 'stops a subagent'),
     ('request_user_input', 'reads_changing_state', 'waits on a person''s answer')
 ),
+annotated_runs as (
+    -- Runs where a rule may advise a result cache: a call repeated with identical arguments, or
+    -- tools holding at least $slow_tool_share of the wall-clock (slow_tool). Only these runs' spans
+    -- are read for annotations: elsewhere nothing would use them, and reading every tool span's
+    -- attributes costs about 0.3 s per million spans.
+    select run_id from diag_tool_repeats
+    union
+    select run_id from diag_runs where wall_ms > 0 and tool_ms >= $slow_tool_share * wall_ms
+),
+run_spans as materialized (
+    -- The attributes that can mark a tool, read in one pass over the spans of those runs: an MCP
+    -- marker on a tool span (OTel MCP spans carry mcp.method.name and mcp.session.id, Claude
+    -- Code's OTel tool_result mcp_server_scope), a readOnlyHint on it (as
+    -- mcp.tool.annotations.readOnlyHint, or inside an mcp.tool.annotations object: an OTLP kvlist
+    -- is stored as JSON), and a gen_ai.tool.definitions list on any span of the run.
+    select sp.trace_id as run_id, sp.span_id,
+        coalesce(sp.attributes['mcp.method.name'], sp.attributes['mcp.session.id'],
+                 sp.attributes['mcp_server_scope']) is not null as mcp_marker,
+        lower(coalesce(sp.attributes['mcp.tool.annotations.readOnlyHint'],
+                       case when json_valid(sp.attributes['mcp.tool.annotations'])
+                            then json_extract_string(sp.attributes['mcp.tool.annotations'], '$.readOnlyHint') end)) as hint,
+        case when sp.attributes['gen_ai.tool.definitions'] like '%readOnlyHint%'
+              and json_valid(sp.attributes['gen_ai.tool.definitions'])
+             then sp.attributes['gen_ai.tool.definitions'] end as definitions
+    from annotated_runs r
+    join spans sp on sp.trace_id = r.run_id
+),
 span_facts as (
-    -- What the tool spans say: MCP markers, and any readOnlyHint recorded ('true' / 'false').
-    select run_id, tool_name,
-        bool_or(len(list_filter(keys, lambda k: k like 'mcp.%' or k = 'mcp_server_scope')) > 0) as mcp_span,
-        bool_or(list_contains(hint_values, 'false')) as marked_writable,
-        bool_or(list_contains(hint_values, 'true')) as marked_read_only
-    from (
-        select c.run_id, c.tool_name, map_keys(s.attributes) as keys,
-            list_transform(map_entries(s.attributes), lambda e: lower(case
-                when e.key ilike '%readonlyhint' or e.key ilike '%read_only_hint' then e.value
-                when e.key ilike '%annotations' and json_valid(e.value)
-                    then json_extract_string(e.value, '$.readOnlyHint') end)) as hint_values
-        from calls c
-        join spans s on s.trace_id = c.run_id and s.span_id = c.span_id
-    )
-    group by run_id, tool_name
+    select c.run_id, c.tool_name,
+        bool_or(s.mcp_marker) as mcp_span,
+        bool_or(s.hint = 'false') as marked_writable,
+        bool_or(s.hint = 'true') as marked_read_only
+    from calls c
+    join run_spans s on s.run_id = c.run_id and s.span_id = c.span_id
+    group by c.run_id, c.tool_name
 ),
 definitions as (
-    -- gen_ai.tool.definitions on the run's spans: [{"name" (or "function": {"name"}), "annotations": {"readOnlyHint"}}]
-    select s.trace_id as run_id,
+    -- an entry names its tool as "name" or "function": {"name"}
+    select s.run_id,
         coalesce(d ->> 'name', d -> 'function' ->> 'name') as tool_name,
-        lower(coalesce(d -> 'annotations' ->> 'readOnlyHint', d -> 'function' -> 'annotations' ->> 'readOnlyHint')) as hint
-    from (
-        select trace_id, attributes['gen_ai.tool.definitions'] as defs
-        from spans
-        where trace_id in (select run_id from diag_runs)
-    ) s, unnest(case when json_valid(s.defs) then json_extract(s.defs, '$[*]') end) as u(d)
+        lower(coalesce(d -> 'annotations' ->> 'readOnlyHint',
+                       d -> 'function' -> 'annotations' ->> 'readOnlyHint')) as hint
+    from run_spans s, unnest(json_extract(s.definitions, '$[*]')) as u(d)
+    where s.definitions is not null
 ),
 hints as (
     select run_id, tool_name,
@@ -128,17 +149,18 @@ hints as (
     from definitions where hint in ('true', 'false')
     group by run_id, tool_name
 ),
-named as (
-    select n.run_id, n.tool_name,
-        exists (select 1 from unnest($stateful_tools::varchar[]) as p(pattern) where n.tool_name glob p.pattern) as config_stateful,
-        exists (select 1 from unnest($cacheable_tools::varchar[]) as p(pattern) where n.tool_name glob p.pattern) as config_cacheable,
-        coalesce(f.marked_writable, false) or coalesce(h.marked_writable, false) as marked_writable,
-        coalesce(f.marked_read_only, false) or coalesce(h.marked_read_only, false) as marked_read_only,
-        n.tool_name like 'mcp\_\_%' escape '\' or coalesce(f.mcp_span, false) as mcp,
-        regexp_split_to_array(lower(regexp_replace(n.tool_name, '([a-z0-9])([A-Z])', '\1_\2', 'g')), '[^a-z0-9]+') as words
-    from (select distinct run_id, tool_name from calls) n
-    left join span_facts f using (run_id, tool_name)
-    left join hints h using (run_id, tool_name)
+names as (
+    -- What the name alone says, once per distinct name: config patterns, the built-in table, words.
+    select n.tool_name,
+        len(list_filter($stateful_tools::varchar[], lambda p: n.tool_name glob p)) > 0 as config_stateful,
+        len(list_filter($cacheable_tools::varchar[], lambda p: n.tool_name glob p)) > 0 as config_cacheable,
+        n.tool_name like 'mcp\_\_%' escape '\' as mcp_name,
+        b.effect as builtin_effect,
+        b.reason as builtin_reason,
+        regexp_split_to_array(lower(regexp_replace(n.tool_name, '([a-z0-9])([A-Z])', '\1_\2', 'g')),
+                              '[^a-z0-9]+') as words
+    from (select distinct tool_name from calls) n
+    left join builtin b using (tool_name)
 ),
 worded as (
     select *,
@@ -156,7 +178,23 @@ worded as (
             'logs', 'latest', 'recent', 'live', 'queue', 'inbox', 'unread', 'file', 'files', 'dir',
             'directory', 'folder', 'path', 'ls', 'glob', 'grep', 'cwd', 'workspace', 'git', 'diff',
             'output', 'stdout', 'stderr', 'process', 'browser', 'screenshot', 'clipboard'], w))[1] as read_word
-    from named
+    from names
+),
+per_run as (
+    select n.run_id, n.tool_name,
+        coalesce(f.marked_writable, false) or coalesce(h.marked_writable, false) as marked_writable,
+        coalesce(f.marked_read_only, false) or coalesce(h.marked_read_only, false) as marked_read_only,
+        coalesce(f.mcp_span, false) as mcp_span
+    from (select distinct run_id, tool_name from calls) n
+    left join span_facts f using (run_id, tool_name)
+    left join hints h using (run_id, tool_name)
+),
+decided as (
+    select r.run_id, r.tool_name, r.marked_writable, r.marked_read_only,
+        (w.mcp_name or r.mcp_span) and not r.marked_read_only as unmarked_mcp,
+        w.*
+    from per_run r
+    join worded w using (tool_name)
 )
 select
     k.run_id,
@@ -167,36 +205,37 @@ select
     k.reason
 from (
     select
-        w.run_id,
-        w.tool_name,
+        d.run_id,
+        d.tool_name,
         case
-            when w.config_stateful then 'changes_state'
-            when w.config_cacheable then 'read_only'
-            when w.marked_writable then 'changes_state'
-            when b.effect is not null then b.effect
-            when w.mcp and not w.marked_read_only then 'changes_state'
-            when w.change_word is not null then 'changes_state'
-            when w.read_word is not null then 'reads_changing_state'
+            when d.config_stateful then 'changes_state'
+            when d.config_cacheable then 'read_only'
+            when d.marked_writable then 'changes_state'
+            when d.builtin_effect is not null then d.builtin_effect
+            when d.unmarked_mcp then 'changes_state'
+            when d.change_word is not null then 'changes_state'
+            when d.read_word is not null then 'reads_changing_state'
             else 'read_only'
         end as effect,
         case
-            when w.config_stateful or w.config_cacheable then 'config'
-            when w.marked_writable then 'annotation'
-            when b.effect is not null then 'built-in'
-            when w.mcp and not w.marked_read_only then 'mcp'
-            when w.change_word is not null or w.read_word is not null then 'name'
+            when d.config_stateful or d.config_cacheable then 'config'
+            when d.marked_writable then 'annotation'
+            when d.builtin_effect is not null then 'built-in'
+            when d.unmarked_mcp then 'mcp'
+            when d.change_word is not null or d.read_word is not null then 'name'
+            when d.marked_read_only then 'annotation'
             else 'default'
         end as basis,
         case
-            when w.config_stateful then 'is listed as stateful in the [tools] config'
-            when w.config_cacheable then 'is listed as cacheable in the [tools] config'
-            when w.marked_writable then 'is marked readOnlyHint = false in the trace'
-            when b.effect is not null then b.reason
-            when w.mcp and not w.marked_read_only then 'is an MCP tool not marked read-only (readOnlyHint defaults to false)'
-            when w.change_word is not null then format('has "{}" in its name: it changes state', w.change_word)
-            when w.read_word is not null then format('has "{}" in its name: it reads state that changes', w.read_word)
+            when d.config_stateful then 'is listed as stateful in the [tools] config'
+            when d.config_cacheable then 'is listed as cacheable in the [tools] config'
+            when d.marked_writable then 'is marked readOnlyHint = false in the trace'
+            when d.builtin_effect is not null then d.builtin_reason
+            when d.unmarked_mcp then 'is an MCP tool not marked read-only (readOnlyHint defaults to false)'
+            when d.change_word is not null then format('has "{}" in its name: it changes state', d.change_word)
+            when d.read_word is not null then format('has "{}" in its name: it reads state that changes', d.read_word)
+            when d.marked_read_only then 'is marked readOnlyHint = true in the trace'
             else 'reads the same answer for the same arguments (nothing in its name says otherwise)'
         end as reason
-    from worded w
-    left join builtin b using (tool_name)
+    from decided d
 ) k

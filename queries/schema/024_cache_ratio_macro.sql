@@ -55,8 +55,9 @@ create or replace macro tick_break_even() as table
     from priced;
 -- cache_break_even_ratio: the break-even of a group's cache writes, token-weighted over its 5m
 -- and 1h writes (each tick at its own rates: feed it tick_break_even's columns); use it in an
--- aggregate query. NULL when the group wrote nothing that has a price.
+-- aggregate query. NULL when the group wrote nothing that has a price. fsum (compensated
+-- summation): a parallel sum of doubles could change its last digit from one run to the next.
 create or replace macro cache_break_even_ratio(p_write_5m, p_write_1h, p_be_5m, p_be_1h) as
-    (coalesce(sum(p_write_5m * p_be_5m), 0) + coalesce(sum(p_write_1h * p_be_1h), 0))
+    (coalesce(fsum(p_write_5m * p_be_5m), 0) + coalesce(fsum(p_write_1h * p_be_1h), 0))
     / nullif(coalesce(sum(case when p_be_5m is not null then p_write_5m end), 0)
              + coalesce(sum(case when p_be_1h is not null then p_write_1h end), 0), 0);

@@ -1,7 +1,8 @@
 -- Rule: cache not used
 -- Signature: a run of two ticks or more whose every prompt repeats a prefix of at least
--- $min_cacheable_tokens (1,024) tokens, with no cache read or write on any tick (either reported
--- as zero or not reported at all: the evidence says which).
+-- $min_cacheable_tokens (1,024) tokens, with no cache read or write on any tick, reported as zero.
+-- A source that reports no cache counts at all says nothing about the cache: no finding (long
+-- inputs still judges the replayed prefix).
 -- Saving: the same re-pricing as long inputs (breakpoint after the stable prefix); a saving below
 -- $min_saving_share (5%) of the run's cost is no finding.
 insert into diag_findings
@@ -21,7 +22,7 @@ select
     'cache_not_used',
     false,
     format('no cache reads or writes on any of {} ticks ({}) while every prompt starts with the same {}-token prefix; reading it from the cache saves {} ({} of the run''s cost)',
-        p.ticks, case when p.cache_reported then 'reported as 0' else 'cache tokens not reported' end,
+        p.ticks, 'reported as 0',
         tokens_text(p.prefix_t), usd_text(p.saving_usd), pct_text(p.saving_usd / r.cost_usd)),
     'enable prompt caching: a cache_control breakpoint after the system prompt and tools (Anthropic), or a byte-identical prefix of 1,024+ tokens (OpenAI caches automatically): move timestamps and per-user data after it',
     p.saving_usd,
@@ -31,6 +32,7 @@ select
 from per_run p
 join diag_runs r using (run_id)
 where p.ticks >= 2
+  and p.cache_reported
   and p.cached_t = 0
   and p.prefix_t >= $min_cacheable_tokens
   and p.saving_usd >= $min_saving_share * r.cost_usd
