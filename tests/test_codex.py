@@ -58,7 +58,10 @@ def test_real_rollout_counts_only_advancing_totals(db: Path) -> None:
 def test_fixture_ledger(db: Path) -> None:
     out = ingest_json(db, ROLLOUT)
     assert out["records"] == 16 and out["records_skipped"] == 1
-    ticks = ticks_json(db, "thread-0001")
+    # One user message: one turn, under a hash of the thread and Codex's short turn id "t1".
+    ((run_id, session_id),) = ((r["run_id"], r["session_id"]) for r in runs_json(db))
+    assert session_id == "thread-0001" and len(run_id) == 32
+    ticks = ticks_json(db, run_id)
     # The re-emitted total (line 9) and the info:null update (line 14) are not ticks; the last
     # event has no last_token_usage: its usage is the difference of the totals.
     assert [t["input_uncached_tokens"] for t in ticks] == [200, 500, 200]

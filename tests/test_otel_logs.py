@@ -77,8 +77,9 @@ def test_claude_code_events_become_a_run_of_ticks_and_tool_calls(db: Path) -> No
     # + $0.001515 + $0.002109; Claude Code's own estimates add up to $0.011289.
     assert run["cost_usd"] == pytest.approx(0.009939)
     assert run["reported_cost_usd"] == pytest.approx(0.011289)
-    assert (run["wall_ms"], run["model_ms"], run["tool_ms"]) == (69_000, 7_000, 2_000)
-    assert (run["tool_serial_ms"], run["harness_ms"]) == (2_500, 60_000)
+    # AskUserQuestion waited 60 s on the user: that time belongs to no run.
+    assert (run["wall_ms"], run["model_ms"], run["tool_ms"]) == (9_000, 7_000, 2_000)
+    assert (run["tool_serial_ms"], run["harness_ms"], run["user_wait_ms"]) == (2_500, 0, 60_000)
     ticks = ticks_json(db, SESSION)
     assert [t["started_at"][11:23] for t in ticks] == [
         "10:00:00.000",
