@@ -156,24 +156,29 @@ def _decimal_rates(price: Decimal | TieredPrices | None) -> list[tuple[int, floa
     return [(0, float(price))]
 
 
-def _genai_prices_rates(
-    provider: str, model: str, at: datetime
-) -> tuple[Rates | None, str, str | None, str | None]:
+def _genai_calc(provider: str | None, model: str, at: datetime) -> Any:
+    """genai-prices' answer for one token of each kind (None when it knows no such model): the
+    provider it was asked for first, then any provider."""
     stamp = at.replace(tzinfo=UTC) if at.tzinfo is None else at
-    calc = None
     for provider_id in [provider, None] if provider else [None]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                calc = calc_price(
+                return calc_price(
                     Usage(input_tokens=1, output_tokens=1),
                     model,
                     provider_id=provider_id,
                     genai_request_timestamp=stamp,
                 )
-            break
         except (LookupError, ValueError):
             continue
+    return None
+
+
+def _genai_prices_rates(
+    provider: str, model: str, at: datetime
+) -> tuple[Rates | None, str, str | None, str | None]:
+    calc = _genai_calc(provider, model, at)
     if calc is None:
         return None, "unpriced", None, None
     mp = calc.model_price
@@ -201,24 +206,9 @@ def _genai_prices_rates(
 def context_window(provider: str | None, model: str | None, at: datetime) -> int | None:
     """The model's context window in tokens as genai-prices knows it (None when it does not):
     the diagnosis reads it to see a prompt approaching the window."""
-    if not model:
-        return None
-    stamp = at.replace(tzinfo=UTC) if at.tzinfo is None else at
-    for provider_id in [provider, None] if provider else [None]:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                calc = calc_price(
-                    Usage(input_tokens=1, output_tokens=1),
-                    model,
-                    provider_id=provider_id,
-                    genai_request_timestamp=stamp,
-                )
-        except (LookupError, ValueError):
-            continue
-        window = calc.model.context_window
-        return int(window) if isinstance(window, int) else None
-    return None
+    calc = _genai_calc(provider, model, at) if model else None
+    window = calc.model.context_window if calc is not None else None
+    return window if isinstance(window, int) else None
 
 
 def rate_rows(

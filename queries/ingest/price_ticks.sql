@@ -3,26 +3,11 @@
 -- cost = Σ tokens of each class × that class's USD/MTok ÷ 1e6, summed in one fixed class order so
 -- that re-deriving gives the same last digit.
 -- Tiers follow genai-prices' cliff rule: when the request's total input (uncached + cache read +
--- cache writes) exceeds a tier's start, every token of that class pays the tier rate.
+-- cache writes) exceeds a tier's start, every token of that class pays the tier rate (the
+-- rate_tiers and tier_usd macros of schema 024).
 -- A tick whose model has no price keeps cost_usd NULL ("not priced"), never 0.
 insert into ticks
-with rates as (
-    -- One row per priced (provider, model, hour): each token class's tiers, lowest first.
-    select provider, model, hour, any_value(price_source) as price_source,
-        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-            filter (where token_class = 'input') as input_tiers,
-        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-            filter (where token_class = 'cache_read') as cache_read_tiers,
-        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-            filter (where token_class = 'cache_write_5m') as cache_write_5m_tiers,
-        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-            filter (where token_class = 'cache_write_1h') as cache_write_1h_tiers,
-        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-            filter (where token_class = 'output') as output_tiers
-    from price_rates
-    group by provider, model, hour
-),
-k as (
+with k as (
     select d.*,
         coalesce(d.input_uncached_tokens, 0) as input_t,
         coalesce(d.cache_read_tokens, 0) as cache_read_t,
@@ -41,10 +26,10 @@ priced as (
              {'tokens': cache_write_5m_t, 'tiers': r.cache_write_5m_tiers},
              {'tokens': cache_write_1h_t, 'tiers': r.cache_write_1h_tiers},
              {'tokens': cache_read_t, 'tiers': r.cache_read_tiers}],
-            lambda c: c.tokens * list_filter(c.tiers, lambda t: t.start = 0 or prompt_t > t.start)[-1].usd
+            lambda c: c.tokens * tier_usd(c.tiers, prompt_t)
         )) / 1e6 as cost_usd
     from k
-    left join rates r
+    left join rate_tiers() r
         on r.provider = coalesce(k.provider, '') and r.model = k.model
        and r.hour = date_trunc('hour', k.started_at)
        and (k.input_uncached_tokens is not null or k.output_tokens is not null)

@@ -17,35 +17,41 @@ create or replace macro cache_read_write_ratio(p_cache_read, p_write_5m, p_write
          then coalesce(sum(p_cache_read), 0)
               / nullif(coalesce(sum(p_write_5m), 0) + coalesce(sum(p_write_1h), 0), 0)
     end;
+-- rate_tiers: one row per priced (provider, model, hour) with each token class's tiers, lowest
+-- first, as lists of {start, usd}; tier_usd picks the rate a prompt of prompt_t tokens pays
+-- (genai-prices' cliff rule: every token of the class pays the highest tier the prompt exceeds).
+-- ingest/price_ticks and tick_break_even price with these two.
+create or replace macro rate_tiers() as table
+    select provider, model, hour, any_value(price_source) as price_source,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'input') as input_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'cache_read') as cache_read_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'cache_write_5m') as cache_write_5m_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'cache_write_1h') as cache_write_1h_tiers,
+        list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
+            filter (where token_class = 'output') as output_tiers
+    from price_rates
+    group by provider, model, hour;
+create or replace macro tier_usd(p_tiers, p_prompt_t) as
+    list_filter(p_tiers, lambda x: x.start = 0 or p_prompt_t > x.start)[-1].usd;
 -- tick_break_even: every tick (all columns of ticks) with the break-even reads per written token
 -- of its 5-minute and 1-hour writes (break_even_5m, break_even_1h), from the rates the tick was
--- priced at: price_rates of its provider, model and hour, each class at the highest tier the
--- prompt reaches (the cliff rule of ingest/price_ticks). NULL when the model has no price for
--- the class.
+-- priced at (rate_tiers of its provider, model and hour, at the tier its prompt reaches). NULL
+-- when the model has no price for the class.
 create or replace macro tick_break_even() as table
-    with rates as (
-        select provider, model, hour,
-            list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-                filter (where token_class = 'input') as input_tiers,
-            list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-                filter (where token_class = 'cache_read') as cache_read_tiers,
-            list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-                filter (where token_class = 'cache_write_5m') as cache_write_5m_tiers,
-            list({'start': tier_start, 'usd': usd_per_mtok} order by tier_start, usd_per_mtok)
-                filter (where token_class = 'cache_write_1h') as cache_write_1h_tiers
-        from price_rates
-        group by provider, model, hour
-    ),
-    priced as (
+    with priced as (
         select t.*,
             coalesce(t.input_uncached_tokens, 0) + coalesce(t.cache_read_tokens, 0)
                 + coalesce(t.cache_write_5m_tokens, 0) + coalesce(t.cache_write_1h_tokens, 0) as bep_prompt_t,
-            list_filter(r.input_tiers, lambda x: x.start = 0 or bep_prompt_t > x.start)[-1].usd as bep_in,
-            list_filter(r.cache_read_tiers, lambda x: x.start = 0 or bep_prompt_t > x.start)[-1].usd as bep_read,
-            list_filter(r.cache_write_5m_tiers, lambda x: x.start = 0 or bep_prompt_t > x.start)[-1].usd as bep_w5,
-            list_filter(r.cache_write_1h_tiers, lambda x: x.start = 0 or bep_prompt_t > x.start)[-1].usd as bep_w1h
+            tier_usd(r.input_tiers, bep_prompt_t) as bep_in,
+            tier_usd(r.cache_read_tiers, bep_prompt_t) as bep_read,
+            tier_usd(r.cache_write_5m_tiers, bep_prompt_t) as bep_w5,
+            tier_usd(r.cache_write_1h_tiers, bep_prompt_t) as bep_w1h
         from ticks t
-        left join rates r
+        left join rate_tiers() r
             on r.provider = coalesce(t.provider, '') and r.model = t.model
            and r.hour = date_trunc('hour', t.started_at)
     )
