@@ -21,16 +21,34 @@ with recursive session_prefix as (
     select d.run_id, min(coalesce(t.input_uncached_tokens, 0) + coalesce(t.cache_read_tokens, 0)
                          + coalesce(t.cache_write_5m_tokens, 0) + coalesce(t.cache_write_1h_tokens, 0)) as prefix_t
     from diag_runs d
-    join runs r on r.session_id = (select x.session_id from runs x where x.run_id = d.run_id)
-               and coalesce(r.agent, '') = coalesce(d.agent, '')
+    join runs x on x.run_id = d.run_id
+    join runs r on r.session_id = x.session_id and coalesce(r.agent, '') = coalesce(d.agent, '')
     join ticks t on t.run_id = r.run_id
     group by d.run_id
 ),
-base as (
+base as materialized (
     select d.run_id, d.tick, d.prompt_t, least(d.prefix_t, p.prefix_t) as prefix_t, d.output_t,
         d.input_cost_usd, d.p_read, d.p_w5, d.p_out,
         coalesce(d.prompt_t - lag(d.prompt_t) over (partition by d.run_id order by d.tick), 0) as delta_t
     from diag_ticks d join session_prefix p using (run_id)
+),
+growth as materialized (
+    select run_id,
+        count(*) as ticks,
+        arg_min(prompt_t, tick) as first_prompt_t,
+        max(prompt_t) as peak_prompt_t,
+        any_value(prefix_t) as prefix_t,
+        sum(prompt_t - prefix_t) / nullif(sum(prompt_t), 0) as history_share,
+        median(delta_t) filter (where tick > 1 and delta_t > 0) as added_per_tick_t
+    from base group by run_id
+),
+-- Only runs the rule could judge are simulated (the recursion steps through ticks one at a time).
+candidates as materialized (
+    select b.* from base b
+    where b.run_id in (
+        select run_id from growth
+        where ticks >= $context_min_ticks and history_share >= $context_history_share
+          and peak_prompt_t > $context_compact_tokens)
 ),
 sim(run_id, tick, sim_t, compacted, compaction_usd) as (
     -- a turn that starts past the threshold is compacted before its first tick
@@ -42,7 +60,7 @@ sim(run_id, tick, sim_t, compacted, compaction_usd) as (
              then prompt_t * p_read + $context_summary_tokens * p_out
                   + (prefix_t + $context_summary_tokens) * (p_w5 - p_read)
              else 0 end
-    from base where tick = 1
+    from candidates where tick = 1
     union all
     select b.run_id, b.tick,
         case when s.sim_t + b.delta_t > $context_compact_tokens
@@ -53,7 +71,7 @@ sim(run_id, tick, sim_t, compacted, compaction_usd) as (
              then s.sim_t * b.p_read + $context_summary_tokens * b.p_out
                   + (b.prefix_t + $context_summary_tokens) * (b.p_w5 - b.p_read)
              else 0 end
-    from sim s join base b on b.run_id = s.run_id and b.tick = s.tick + 1
+    from sim s join candidates b on b.run_id = s.run_id and b.tick = s.tick + 1
 ),
 repriced as (
     select b.run_id,
@@ -61,19 +79,8 @@ repriced as (
         sum(b.input_cost_usd / nullif(b.prompt_t, 0) * least(s.sim_t, b.prompt_t)) as sim_cost_usd,
         sum(s.compaction_usd) as compaction_usd,
         count(*) filter (where s.compacted) as compactions
-    from base b join sim s using (run_id, tick)
+    from candidates b join sim s using (run_id, tick)
     group by b.run_id
-),
-growth as (
-    select run_id,
-        count(*) as ticks,
-        arg_min(prompt_t, tick) as first_prompt_t,
-        max(prompt_t) as peak_prompt_t,
-        any_value(prefix_t) as prefix_t,
-        sum(prompt_t - prefix_t) / nullif(sum(prompt_t), 0) as history_share,
-        median(delta_t) filter (where tick > 1 and delta_t > 0) as added_per_tick_t,
-        count(*) filter (where tick > 1 and delta_t < -0.3 * (prompt_t - delta_t)) as drops
-    from base group by run_id
 ),
 seen as (
     -- compactions the source recorded: a tick marked compacted, or a compaction subagent run
@@ -112,7 +119,7 @@ select g.*,
     coalesce(se.compactions_seen, 0) + coalesce(sa.compactions_seen, 0) as compactions_seen,
     tt.top_tools, tt.results_t
 from growth g
-join repriced r using (run_id)
+left join repriced r using (run_id)
 left join seen se using (run_id)
 left join seen_agents sa using (run_id)
 left join top_tools tt using (run_id)

@@ -13,7 +13,7 @@
 create or replace temp table diag_ticks as
 with k as (
     select t.run_id, t.tick, t.span_id, t.start_ns, t.end_ns, t.latency_ms, t.model, t.provider,
-        t.started_at, t.cost_usd,
+        t.started_at, t.cost_usd, t.status,
         coalesce(t.input_uncached_tokens, 0) as input_t,
         coalesce(t.cache_read_tokens, 0) as read_t,
         coalesce(t.cache_write_5m_tokens, 0) as w5_t,

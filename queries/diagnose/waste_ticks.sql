@@ -13,32 +13,43 @@
 -- saving_usd is what the tick would not have cost: all of it for a failed or repeated tick; for a
 -- serial single call only its prompt (the output, the call itself, is still needed). saving_ms is
 -- the tick's model time plus, for a failed or repeated tick, its tool calls' time.
+-- Only runs too_many_ticks judges are looked at: $max_ticks (10) ticks or more, or stopped by a cap.
 create or replace temp table diag_waste as
-with calls as (
+with judged as (
+    select run_id from diag_runs where ticks >= $max_ticks
+    union
+    select run_id from diag_caps
+),
+calls as (
     select c.run_id, c.tick, c.span_id, coalesce(c.tool_name, '') as tool_name, c.args_fingerprint,
         c.status, c.start_ns, greatest(c.end_ns - c.start_ns, 0) / 1e6 as dur_ms,
         coalesce(k.effect = 'changes_state', false) as changes_state,
         tool_runs_commands(c.tool_name) as runs_commands
     from tool_calls c
     left join diag_tool_kinds k on k.run_id = c.run_id and k.tool_name = coalesce(c.tool_name, '(unnamed tool)')
-    where c.run_id in (select run_id from diag_runs) and c.tick is not null and c.status <> 'user_wait'
+    where c.run_id in (select run_id from judged) and c.tick is not null and c.status <> 'user_wait'
 ),
 ordered as (
+    -- state_before: state-changing calls started before this one (in start order)
     select *,
-        max(start_ns) over (partition by run_id, tool_name, args_fingerprint order by start_ns, span_id
-                            rows between unbounded preceding and 1 preceding) as same_call_before_ns
+        coalesce(sum(changes_state::int) over (partition by run_id order by start_ns, span_id
+                 rows between unbounded preceding and 1 preceding), 0) as state_before
     from calls
 ),
 repeats as (
     -- a call is a repeat when the same call ran before and nothing that changes state ran between
-    select o.run_id, o.span_id,
-        o.args_fingerprint is not null and o.same_call_before_ns is not null
-        and not exists (
-            select 1 from calls x
-            where x.run_id = o.run_id and x.changes_state
-              and x.start_ns > o.same_call_before_ns and x.start_ns < o.start_ns
-        ) as is_repeat
-    from ordered o
+    -- (the state-changing calls before it are those before the earlier call, plus that call itself
+    -- when it changes state)
+    select *,
+        args_fingerprint is not null and prev_state_before is not null
+        and state_before - prev_state_before - prev_changes_state::int = 0 as is_repeat
+    from (
+        select *,
+            lag(state_before) over same_call as prev_state_before,
+            lag(changes_state) over same_call as prev_changes_state
+        from ordered
+        window same_call as (partition by run_id, tool_name, args_fingerprint order by start_ns, span_id)
+    )
 ),
 per_tick as (
     select c.run_id, c.tick,
@@ -47,16 +58,16 @@ per_tick as (
         count(distinct c.tool_name) as tools,
         -- a failed command (tests failing, a build error) is information, not a wasted attempt
         bool_or(c.status = 'error' and not c.runs_commands) as failed,
-        bool_and(r.is_repeat) as all_repeat,
+        bool_and(c.is_repeat) as all_repeat,
         bool_or(c.changes_state) as changes_state,
-        list_distinct(list(c.tool_name order by c.tool_name)) as tool_names,
+        list(distinct c.tool_name) as tool_names,
         sum(c.dur_ms) as tool_ms
-    from calls c join repeats r using (run_id, span_id)
+    from repeats c
     group by c.run_id, c.tick
 ),
 ticks as (
     select t.run_id, t.tick, t.span_id, t.latency_ms, t.cost_usd, t.input_cost_usd,
-        k.status as tick_status,
+        t.status as tick_status,
         p.calls, p.tool_name, p.tools, p.failed, p.all_repeat, p.changes_state, p.tool_names,
         coalesce(p.tool_ms, 0) as tool_ms,
         lag(p.calls) over w as prev_calls,
@@ -66,7 +77,7 @@ ticks as (
         lead(p.tool_names) over w as next_tool_names,
         lead(t.tick) over w as next_tick
     from diag_ticks t
-    join ticks k on k.run_id = t.run_id and k.tick = t.tick
+    semi join judged j on j.run_id = t.run_id
     left join per_tick p on p.run_id = t.run_id and p.tick = t.tick
     window w as (partition by t.run_id order by t.tick)
 ),

@@ -11,9 +11,11 @@ select
     p.run_id,
     'repeated_tool_calls',
     false,
-    string_agg(format('{} called {}× with identical arguments ({} after the first call)',
-                      coalesce(p.tool_name, '(unnamed tool)'), p.calls, ms_text(p.repeat_ms)),
-               '; ' order by p.repeat_ms desc, p.tool_name, p.args_fingerprint),
+    -- the three costliest repeats in words, then how many more (--json lists every span)
+    array_to_string(list(format('{} called {}× with identical arguments ({} after the first call)',
+                                coalesce(p.tool_name, '(unnamed tool)'), p.calls, ms_text(p.repeat_ms))
+                         order by p.repeat_ms desc, p.tool_name, p.args_fingerprint)[1:3], '; ')
+        || case when count(*) > 3 then format('; and {} more repeated call(s)', count(*) - 3) else '' end,
     'a result cache keyed on the tool name and canonical (sorted-key) arguments, with a per-tool TTL; never for tools whose answer must be fresh',
     null,
     sum(p.repeat_ms),

@@ -11,10 +11,11 @@ select
     run_id,
     'serial_tool_calls',
     false,
-    string_agg(format('tick {}: {} calls ({}) took {} one after another; in parallel {}',
-                      tick, calls, array_to_string(list_transform(tool_names, lambda n: coalesce(n, '?')), ', '),
-                      ms_text(union_ms), ms_text(longest_ms)),
-               '; ' order by tick),
+    -- the first three ticks in words, then how many more (--json lists every tick)
+    array_to_string(list(format('tick {}: {} calls ({}) took {} one after another; in parallel {}',
+                                tick, calls, list_text(list_transform(tool_names, lambda n: coalesce(n, '?')), 4),
+                                ms_text(union_ms), ms_text(longest_ms)) order by tick)[1:3], '; ')
+        || case when count(*) > 3 then format('; and {} more tick(s) like these', count(*) - 3) else '' end,
     'dispatch the tool calls of one tick concurrently (they were requested together, so none waits on another''s result)',
     null,
     sum(union_ms - longest_ms),

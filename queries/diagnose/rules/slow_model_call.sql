@@ -7,8 +7,10 @@ select
     run_id,
     'slow_model_call',
     false,
-    string_agg(format('tick {} took {} where {} takes {} for a call this size in this run',
-                      tick, ms_text(latency_ms), model, ms_text(expected_ms)), '; ' order by tick),
+    format('{} tick(s) took {:g}× or more what the same model takes for a call that size in this run: {}',
+        count(*), $slow_model_factor,
+        list_text(list(format('tick {} ({} against {})', tick, ms_text(latency_ms), ms_text(expected_ms))
+                       order by tick), 3)),
     'a provider latency spike, not your tools: a timeout with retry, a hedged second request, or a fallback model/region for that call',
     null,
     sum(excess_ms),
