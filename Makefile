@@ -15,12 +15,16 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB).wal
+	@echo "== ingest the bundled fixtures (a few of their records are malformed on purpose: they show the quarantine)"
 	$(BIN)/agentprof ingest --db $(DEMO_DB) fixtures/otlp fixtures/realdata fixtures/diagnose \
 		fixtures/claude_code fixtures/codex fixtures/api_logs fixtures/usage_reports
-	$(BIN)/agentprof runs --db $(DEMO_DB) --sort cost
-	$(BIN)/agentprof diagnose --db $(DEMO_DB) --sort saving
+	@echo "== diagnose: where the money and the time went, and the lever that saves most"
+	$(BIN)/agentprof diagnose --db $(DEMO_DB) --sort saving --limit 5
 	$(BIN)/agentprof report --db $(DEMO_DB) -o demo-report.html
-	@echo "wrote demo-report.html (open it in a browser; it works offline)"
+	@echo "== next: open demo-report.html in a browser (it works offline); then try"
+	@echo "   $(BIN)/agentprof sessions --db $(DEMO_DB)            # conversations and their turns"
+	@echo "   $(BIN)/agentprof diagnose RUN_ID --db $(DEMO_DB)     # one run in depth (any id prefix)"
+	@echo "   $(BIN)/agentprof ingest ~/.claude/projects --db mine.duckdb   # your own sessions"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from agentprof import __version__, render, sql, store
+from agentprof import __version__, ids, periods, render, sql, store
 from agentprof.diagnose import (
     KINDS,
     SORTS,
@@ -23,7 +23,7 @@ from agentprof.diagnose import (
     load_thresholds,
     load_tool_rules,
 )
-from agentprof.errors import AgentprofError, ExitCode, NotFoundError
+from agentprof.errors import AgentprofError, ExitCode, InternalError, NotFoundError
 from agentprof.ingest import IngestSummary, expand_paths, ingest, pending_traces
 from agentprof.pricing import PriceBook, load_price_file
 
@@ -61,11 +61,16 @@ SourceOption = Annotated[
     str | None, typer.Option("--source", help="Only runs from this source (e.g. otlp).")
 ]
 AgentOption = Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")]
+ProjectOption = Annotated[
+    str | None,
+    typer.Option("--project", help="Only runs in this project (working directory, as shown)."),
+]
 
 
 def _err(message: str) -> None:
-    # Plain writes: one message per line whatever the terminal width, and never markup.
-    sys.stderr.write(message + "\n")
+    # Plain writes: one message per line whatever the terminal width, and never markup; control
+    # characters from trace text or file names print as visible escapes.
+    sys.stderr.write("\n".join(render.safe(line) for line in message.split("\n")) + "\n")
 
 
 def _fail(exc: AgentprofError) -> NoReturn:
@@ -115,6 +120,9 @@ def ingest_cmd(
     ] = None,
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Print the traceback of an internal error.")
+    ] = False,
 ) -> None:
     """Read OTLP trace exports (JSON, JSON lines, protobuf, Collector exports; .gz/.zst)."""
     try:
@@ -130,8 +138,12 @@ def ingest_cmd(
     finally:
         con.close()
     _report_ingest(summary, json_out)
+    internal = [e for e in summary.errors if isinstance(e, InternalError)]
+    if debug:
+        for e in internal:
+            _err(e.detail.rstrip())
     if summary.errors:
-        raise typer.Exit(int(ExitCode.USER_ERROR))
+        raise typer.Exit(int(ExitCode.INTERNAL if internal else ExitCode.USER_ERROR))
 
 
 def _with_progress(work: Any) -> IngestSummary:
@@ -207,18 +219,20 @@ def _open_read(db: Path, wait: float) -> Any:
 # Narrow terminals lose these first, in this order; JSON always has every column.
 RUNS_OPTIONAL = (
     "cache_read_write_ratio",
-    "started_at",
-    "cache_write_tokens",
     "harness_ms",
     "tool_ms",
     "model_ms",
-    "agent",
     "output_tokens",
-    "tool_calls",
+    "input_uncached_tokens",
+    "cache_write_tokens",
     "cache_read_tokens",
+    "tool_calls",
+    "source",
+    "cache_hit_ratio",
 )
 RUNS_COLUMNS = (
     "run_id",
+    "source",
     "agent",
     "started_at",
     "ticks",
@@ -262,6 +276,7 @@ def runs_cmd(
     con = _open_read(db, wait)
     try:
         result = sql.run(con, "report/runs", params)
+        shown = {} if json_out else ids.short_ids(con, result.column("run_id"))
     finally:
         con.close()
     if json_out:
@@ -271,7 +286,11 @@ def runs_cmd(
         _err("no runs in the database (run `agentprof ingest PATH` first)")
         return
     out = render.console()
-    out.print(render.table(result, RUNS_COLUMNS, width=out.width, drop_first=RUNS_OPTIONAL))
+    out.print(
+        render.table(
+            result, RUNS_COLUMNS, width=out.width, drop_first=RUNS_OPTIONAL, short_ids=shown
+        )
+    )
 
 
 @app.command("ticks")
@@ -301,26 +320,49 @@ def ticks_cmd(
         "cache_read_tokens",
         "cache_write_5m_tokens",
         "cache_write_1h_tokens",
+        "cache_write_tokens",
         "output_tokens",
         "cost_usd",
         "cumulative_cost_usd",
         "tool_calls",
         "cache_read_write_ratio",
     )
+    # Narrow terminals keep every token class that the cost is made of: the two cache-write
+    # columns fold into one (cache_write_tokens, shown only in the terminal) before any goes.
     optional = (
         "cache_read_write_ratio",
         "started_at",
+        "cache_write_5m_tokens",
         "cache_write_1h_tokens",
         "tool_calls",
         "ttft_ms",
         "model",
         "cumulative_cost_usd",
-        "cache_write_5m_tokens",
     )
     out = render.console()
     out.print(
-        render.table(result, cols, title=f"run {full_id}", width=out.width, drop_first=optional)
+        render.table(
+            _with_cache_writes(result),
+            cols,
+            title=f"run {full_id}",
+            width=out.width,
+            drop_first=optional,
+        )
     )
+
+
+def _with_cache_writes(result: sql.Result) -> sql.Result:
+    """The ledger with one more column: 5-minute + 1-hour cache writes (NULL when neither is
+    reported)."""
+    w5, w1h = (
+        result.columns.index("cache_write_5m_tokens"),
+        result.columns.index("cache_write_1h_tokens"),
+    )
+    rows = [
+        (*row, None if row[w5] is None and row[w1h] is None else (row[w5] or 0) + (row[w1h] or 0))
+        for row in result.rows
+    ]
+    return sql.Result(result.name, [*result.columns, "cache_write_tokens"], rows)
 
 
 @app.command("sessions")
@@ -333,24 +375,31 @@ def sessions_cmd(
     until: UntilOption = None,
     source: SourceOption = None,
     agent: AgentOption = None,
+    project: ProjectOption = None,
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
 ) -> None:
-    """One line per session (a conversation) with its turns, subagent runs, cost, time the
-    agent worked and time elapsed; with SESSION_ID, that session's turns and subagent runs."""
+    """One line per session (a conversation) with its project, turns, subagent runs, cost, time
+    the agent worked and time elapsed; with SESSION_ID, that session's turns and subagent runs."""
+    query = periods.sessions(
+        since=_parse_time(since, "--since"),
+        until=_parse_time(until, "--until"),
+        source=source,
+        agent=agent,
+        project=project,
+    )
     con = _open_read(db, wait)
     try:
         if session_id is None:
-            params = {
-                "since": _parse_time(since, "--since"),
-                "until": _parse_time(until, "--until"),
-                "source": source,
-                "agent": agent,
-            }
-            result = sql.run(con, "report/sessions", params)
+            result = sql.run(con, query.name, query.params)
+            key = "session_id"
         else:
             session_id = _resolve_session(con, session_id)
             result = sql.run(con, "report/session_runs", {"session_id": session_id})
+            key = "run_id"
+        shown = {} if json_out else ids.short_ids(con, result.column(key))
+        if session_id is not None and not json_out:
+            shown.update(ids.short_ids(con, result.column("parent_run_id")))
     finally:
         con.close()
     if json_out:
@@ -362,15 +411,19 @@ def sessions_cmd(
         if not result.rows:
             _err("no sessions in the database (run `agentprof ingest PATH` first)")
             return
-        cols: tuple[str, ...] = ("session_id", "source", "turns", "subagent_runs", "ticks",
-                                 "cost_usd", "active_ms", "elapsed_ms", "started_at")  # fmt: skip
-        optional: tuple[str, ...] = ("started_at", "subagent_runs", "source", "elapsed_ms")
-        out.print(render.table(result, cols, width=out.width, drop_first=optional))
+        cols: tuple[str, ...] = ("session_id", "source", "project", "turns", "subagent_runs",
+                                 "ticks", "cost_usd", "active_ms", "elapsed_ms", "started_at")  # fmt: skip
+        optional: tuple[str, ...] = ("project", "started_at", "subagent_runs", "source", "elapsed_ms")  # fmt: skip
+        out.print(render.table(result, cols, width=out.width, drop_first=optional, short_ids=shown))
         return
     cols = ("run_id", "parent_run_id", "agent", "started_at", "ticks", "cost_usd", "wall_ms")
     optional = ("agent", "started_at", "parent_run_id")
     title = f"session {session_id}"
-    out.print(render.table(result, cols, title=title, width=out.width, drop_first=optional))
+    out.print(
+        render.table(
+            result, cols, title=title, width=out.width, drop_first=optional, short_ids=shown
+        )
+    )
 
 
 def _resolve_session(con: Any, session_id: str) -> str:
@@ -380,19 +433,29 @@ def _resolve_session(con: Any, session_id: str) -> str:
     ]
     if session_id in matches:
         return session_id
-    if len(matches) != 1:
-        why = "no such session" if not matches else "ambiguous session id prefix"
-        _fail(NotFoundError(session_id, why, "`agentprof sessions` lists session ids"))
+    if not matches:
+        _fail(NotFoundError(session_id, "no such session", "`agentprof sessions` lists them"))
+    if len(matches) > 1:
+        _fail(NotFoundError(session_id, "ambiguous session id prefix", _candidates(matches)))
     return matches[0]
 
 
 def _resolve_run(con: Any, run_id: str) -> str:
     """A full run id from an id or a unique prefix of one."""
-    matches = sql.run(con, "report/run_exists", {"run_id": run_id}).rows
-    if len(matches) != 1:
-        why = "no such run" if not matches else "ambiguous run id prefix"
-        _fail(NotFoundError(run_id, why, "`agentprof runs` lists run ids"))
-    return str(matches[0][0])
+    matches = [str(r[0]) for r in sql.run(con, "report/run_exists", {"run_id": run_id}).rows]
+    if run_id in matches:
+        return run_id
+    if not matches:
+        _fail(NotFoundError(run_id, "no such run", "`agentprof runs` lists run ids"))
+    if len(matches) > 1:
+        _fail(NotFoundError(run_id, "ambiguous run id prefix", _candidates(matches)))
+    return matches[0]
+
+
+def _candidates(matches: list[str]) -> str:
+    shown = ", ".join(render.safe(m) for m in matches[:10])
+    more = " and more" if len(matches) > 10 else ""
+    return f"it starts {shown}{more}; give more characters"
 
 
 @app.command("quarantine")
@@ -410,7 +473,7 @@ def quarantine_cmd(
         return
     out = render.console()
     for path, line, reason, _excerpt, _at in result.rows:
-        out.print(Text(f"{path}:{line}: {reason}"))
+        out.print(Text(render.safe(f"{path}:{line}: {reason}")))
 
 
 @app.command("diagnose")
@@ -453,6 +516,14 @@ def diagnose_cmd(
             "--limit", min=0, help="Runs shown per class in the table (0: all; --json has all)."
         ),
     ] = 20,
+    all_ticks: Annotated[
+        bool,
+        typer.Option(
+            "--all-ticks",
+            help="With RUN_ID: every tick and tool call, even on a long run (by default a run of"
+            " more than 30 ticks or tool calls shows ticks by segments and tool calls by tool).",
+        ),
+    ] = False,
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
 ) -> None:
@@ -488,6 +559,7 @@ def diagnose_cmd(
             sort=sort,
             detail=full_id is not None,
         )
+        shown = ids.short_ids(con, (r["run_id"] for r in result.runs)) if not json_out else {}
     finally:
         con.close()
     document = result.as_json()
@@ -504,12 +576,12 @@ def diagnose_cmd(
     else:
         out = render.console()
         parts = (
-            render.run_view(result.runs[0], out.width)
+            render.run_view(result.runs[0], out.width, all_ticks=all_ticks)
             if full_id
-            else render.fleet(document, out.width, limit)
+            else render.fleet(document, out.width, limit, shown)
         )
         for part in parts:
-            out.print(part)
+            out.print(render.safe_text(part))
     if failures:
         for r, k in failures:
             _err(f"fail-on: run {r} has {k}")
@@ -809,7 +881,7 @@ def check_cmd(
     else:
         out = render.console()
         for c in result.checks:
-            out.print(Text(_check_line(c)), soft_wrap=True)
+            out.print(Text(render.safe(_check_line(c))), soft_wrap=True)
     for note in result.notes:
         _err(f"note: {note}")
     failed = sum(not c.passed for c in result.checks)
@@ -846,8 +918,17 @@ def _check_line(c: Any) -> str:
 
 @app.command("compare")
 def compare_cmd(
-    old: Annotated[Path, typer.Argument(help="The earlier database or baseline JSON.")],
-    new: Annotated[Path, typer.Argument(help="The later database or baseline JSON.")],
+    old: Annotated[
+        str,
+        typer.Argument(
+            help="The earlier database or baseline JSON; or run A (a run id or unique prefix)."
+        ),
+    ],
+    new: Annotated[
+        str,
+        typer.Argument(help="The later database or baseline JSON; or run B (id or prefix)."),
+    ],
+    db: DbOption = DEFAULT_DB,
     since: SinceOption = None,
     until: UntilOption = None,
     source: SourceOption = None,
@@ -856,13 +937,25 @@ def compare_cmd(
     wait: WaitOption = 30.0,
 ) -> None:
     """What moved between two databases (or baseline files): cost, ticks, wall p50/p95, cache
-    hit ratio, and runs per bottleneck class."""
+    hit ratio, and runs per bottleneck class. When neither argument is an existing file, they are
+    two runs of --db compared side by side: ticks aligned, tokens and cost per tick, tools called,
+    the first tick where they diverge, and the totals."""
     from agentprof import gate
 
+    if not Path(old).exists() and not Path(new).exists():
+        if any(f is not None for f in (since, until, source, agent)):
+            raise typer.BadParameter(
+                "--since/--until/--source/--agent select runs of two databases; "
+                "two run ids need none",
+                param_hint="compare",
+            )
+        _compare_runs(old, new, db, json_out, wait)
+        return
     filters = _filters(since, until, source, agent)
     try:
         comparison = gate.compare(
-            gate.load_baseline(old, filters, wait), gate.load_baseline(new, filters, wait)
+            gate.load_baseline(Path(old), filters, wait),
+            gate.load_baseline(Path(new), filters, wait),
         )
     except AgentprofError as exc:
         _fail(exc)
@@ -890,6 +983,51 @@ def _compare_result(rows: list[dict[str, Any]]) -> sql.Result:
             (m, fmt(m, r["old"]), fmt(m, r["new"]), fmt(m, r["change"]), r["change_ratio"], verdict)
         )
     return sql.Result("compare", cols, out)
+
+
+def _compare_runs(run_a: str, run_b: str, db: Path, json_out: bool, wait: float) -> None:
+    from agentprof import render_runs
+    from agentprof.compare_runs import compare_runs
+
+    con = _open_read(db, wait)
+    try:
+        full_a, full_b = _resolve_run(con, run_a), _resolve_run(con, run_b)
+        comparison = compare_runs(con, full_a, full_b)
+    finally:
+        con.close()
+    if json_out:
+        _print_json({"run_a": full_a, "run_b": full_b, **comparison.as_json()})
+        return
+    out = render.console()
+    for part in render_runs.run_comparison(comparison, out.width):
+        out.print(part)
+
+
+@app.command("spans")
+def spans_cmd(
+    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix of one).")],
+    db: DbOption = DEFAULT_DB,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """The run's raw spans as a tree: name, duration, and the tick or tool call each became;
+    `--json` gives every span in tree order with depth, parent and all its attributes, uncut
+    (prompts and answers included)."""
+    from agentprof import render_runs, spans
+
+    con = _open_read(db, wait)
+    try:
+        full_id = _resolve_run(con, run_id)
+        rows = spans.span_rows(con, [full_id])
+    finally:
+        con.close()
+    if json_out:
+        total = rows[0]["spans_in_run"] if rows else 0
+        _print_json({"run_id": full_id, "spans_in_run": total, "spans": rows})
+        return
+    out = render.console()
+    for line in render_runs.span_tree(rows, full_id):
+        out.print(line)
 
 
 baseline_app = typer.Typer(help="Store fleet metrics as a JSON baseline for `check --baseline`.")
@@ -954,9 +1092,152 @@ def usage_cmd(
         _err("no usage reports in the database (ingest an Admin/Usage API report first)")
         return
     out = render.console()
-    out.print(render.table(usage, title=f"usage by {by}", width=out.width))
+    usage_drop = ("reports", "cache_write_tokens", "requests", "cache_read_tokens")
+    out.print(render.table(usage, title=f"usage by {by}", width=out.width, drop_first=usage_drop))
     if recon.rows:
-        out.print(render.table(recon, title="reports vs tick ledger", width=out.width))
+        recon_drop = (
+            "provider",
+            "report_output_tokens",
+            "ledger_output_tokens",
+            "report_input_tokens",
+            "ledger_input_tokens",
+        )
+        out.print(
+            render.table(
+                recon, title="reports vs tick ledger", width=out.width, drop_first=recon_drop
+            )
+        )
+
+
+# --- calendar views of spend (ccusage's daily, monthly and blocks) ---------------------------
+
+TimezoneOption = Annotated[
+    str,
+    typer.Option(
+        "--timezone",
+        "-z",
+        help="IANA time zone the days and months are counted in (e.g. Europe/Paris).",
+    ),
+]
+ByOption = Annotated[
+    str, typer.Option("--by", help="total: one row per period; project: per period and project.")
+]
+
+
+def _calendar(
+    period: str,
+    db: Path,
+    filters: tuple[str | None, str | None, str | None, str | None, str | None],
+    timezone: str,
+    by: str,
+    json_out: bool,
+    wait: float,
+) -> None:
+    if by not in periods.GROUPINGS:
+        raise typer.BadParameter("must be one of total, project", param_hint="--by")
+    since, until, source, agent, project = filters
+    try:
+        query = periods.calendar(
+            period,
+            since=_parse_time(since, "--since"),
+            until=_parse_time(until, "--until"),
+            source=source,
+            agent=agent,
+            project=project,
+            timezone=timezone,
+            by=by,
+        )
+    except AgentprofError as exc:
+        raise typer.BadParameter(
+            f"{timezone!r} is not a time zone", param_hint="--timezone"
+        ) from exc
+    con = _open_read(db, wait)
+    try:
+        result = sql.run(con, query.name, query.params)
+    finally:
+        con.close()
+    if json_out:
+        head = {"timezone": query.params["timezone"]} if period != "blocks" else {}
+        _print_json({**head, "by": by, period: result.records()})
+        return
+    if not result.rows:
+        _err("no ticks in the selection (run `agentprof ingest PATH` first, or widen the filters)")
+        return
+    cols = [c for c in result.columns if c not in ("unpriced_ticks", "ends_at")]
+    if by != "project" and "project" in cols:
+        cols.remove("project")
+    optional = ("models", "last_tick_at", "sessions", "runs", "ticks", "total_tokens",
+                "input_uncached_tokens")  # fmt: skip
+    out = render.console()
+    out.print(render.table(_short_projects(result), cols, width=out.width, drop_first=optional))
+
+
+def _short_projects(result: sql.Result) -> sql.Result:
+    """Projects as their last path component where that is unique (the terminal has no room
+    for whole paths; --json keeps them)."""
+    if "project" not in result.columns:
+        return result
+    i = result.columns.index("project")
+    full = {r[i] for r in result.rows if isinstance(r[i], str)}
+    tails: dict[str, set[str]] = {}
+    for p in full:
+        tails.setdefault(p.rstrip("/").rsplit("/", 1)[-1] or p, set()).add(p)
+    short = {p: t for t, ps in tails.items() if len(ps) == 1 for p in ps}
+    rows = [(*r[:i], short.get(r[i], r[i]), *r[i + 1 :]) for r in result.rows]
+    return sql.Result(result.name, result.columns, rows)
+
+
+@app.command("daily")
+def daily_cmd(
+    db: DbOption = DEFAULT_DB,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    project: ProjectOption = None,
+    timezone: TimezoneOption = "UTC",
+    by: ByOption = "total",
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Tokens by class, cost and models per day (ticks counted on the day they started, UTC
+    unless --timezone), as ccusage's `daily`; --by project splits each day by project."""
+    _calendar("daily", db, (since, until, source, agent, project), timezone, by, json_out, wait)
+
+
+@app.command("monthly")
+def monthly_cmd(
+    db: DbOption = DEFAULT_DB,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    project: ProjectOption = None,
+    timezone: TimezoneOption = "UTC",
+    by: ByOption = "total",
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Tokens by class, cost and models per month, as ccusage's `monthly`; --by project splits
+    each month by project."""
+    _calendar("monthly", db, (since, until, source, agent, project), timezone, by, json_out, wait)
+
+
+@app.command("blocks")
+def blocks_cmd(
+    db: DbOption = DEFAULT_DB,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    agent: AgentOption = None,
+    project: ProjectOption = None,
+    json_out: JsonOption = False,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Tokens by class, cost and models per 5-hour billing block, as ccusage's `blocks`: a block
+    starts at its first tick floored to the UTC hour and lasts 5 hours; the first tick after that
+    opens the next one."""
+    _calendar("blocks", db, (since, until, source, agent, project), "UTC", "total", json_out, wait)
 
 
 def main() -> None:

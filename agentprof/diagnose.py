@@ -14,6 +14,7 @@ import duckdb
 from agentprof import sql
 from agentprof.errors import InputError, read_toml
 from agentprof.resources import data_dir
+from agentprof.units import duration, money, plural
 
 BOTTLENECKS = (
     "long_inputs",
@@ -192,12 +193,87 @@ class Diagnosis:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "headline": headline(self),
             "thresholds": self.thresholds.as_json(),
             "runs": self.runs,
             "distribution": self.distribution,
             "total_saving_usd": self.total_saving_usd,
             "total_saving_ms": self.total_saving_ms,
         }
+
+
+# The lever of each bottleneck class in a few words, for the headline.
+LEVER_WORDS = {
+    "long_inputs": "prompt caching of the replayed prefix",
+    "context_growth": "compacting the context at a threshold",
+    "too_many_ticks": "cutting the ticks the runs show to be waste",
+    "slow_tool": "speeding up the slowest tool",
+    "slow_model": "a timeout and retry for slow model calls",
+    "untraced_gap": "tracing what fills the untraced gaps",
+}
+
+
+def headline(diagnosis: Diagnosis) -> list[str]:
+    """Two or three sentences that say where the money and the time went and which lever saves
+    most, weighted by cost and time (not by run counts). Every number is a sum over the runs of
+    the diagnosis, so it agrees with the distribution and the totals."""
+    runs = diagnosis.runs
+    if not runs:
+        return []
+    cost = sum(r["cost_usd"] or 0.0 for r in runs)
+    ticks = sum(r["ticks"] or 0 for r in runs)
+    by_class: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_class.setdefault(r["bottleneck"], []).append(r)
+    out = []
+    money_parts = []
+    for cls, members in sorted(
+        by_class.items(), key=lambda kv: (-sum(r["cost_usd"] or 0.0 for r in kv[1]), kv[0])
+    )[:3]:
+        share = sum(r["cost_usd"] or 0.0 for r in members) / cost if cost else 0.0
+        if cls == "healthy":
+            money_parts.append(f"{share:.0%} to {plural(len(members), 'healthy run')}")
+        else:
+            what = cls.replace("_", " ")
+            money_parts.append(f"{share:.0%} to {what} ({plural(len(members), 'run')})")
+    unpriced = sum(1 for r in runs if r["unpriced_ticks"])
+    tail = f"; {plural(unpriced, 'run')} not priced" if unpriced else ""
+    out.append(
+        f"{money(cost)} over {plural(len(runs), 'run')} and {plural(ticks, 'tick')}: "
+        + ", ".join(money_parts)
+        + tail
+        + "."
+    )
+    wall = sum(r["wall_ms"] or 0.0 for r in runs)
+    if wall > 0:
+        split = {
+            k: sum(r[f"{k}_ms"] or 0.0 for r in runs) / wall for k in ("model", "tool", "harness")
+        }
+        out.append(
+            f"Wall-clock {duration(wall)} in all: model calls {split['model']:.0%}, tools "
+            f"{split['tool']:.0%}, covered by no span {split['harness']:.0%}."
+        )
+    usd = {c: sum(r["saving_usd"] or 0.0 for r in m) for c, m in by_class.items() if c != "healthy"}
+    ms = {c: sum(r["saving_ms"] or 0.0 for r in m) for c, m in by_class.items() if c != "healthy"}
+    levers = []
+    best_usd = max(usd, key=lambda c: (usd[c], c), default=None)
+    if best_usd is not None and usd[best_usd] > 0:
+        share = f" ({usd[best_usd] / cost:.0%} of the cost)" if cost else ""
+        levers.append(
+            f"{LEVER_WORDS.get(best_usd, best_usd)} saves {money(usd[best_usd])}{share} on "
+            f"{plural(len(by_class[best_usd]), 'run')}"
+        )
+    best_ms = max(ms, key=lambda c: (ms[c], c), default=None)
+    if best_ms is not None and ms[best_ms] > 0 and best_ms != best_usd:
+        levers.append(
+            f"{LEVER_WORDS.get(best_ms, best_ms)} saves {duration(ms[best_ms])} on "
+            f"{plural(len(by_class[best_ms]), 'run')}"
+        )
+    if levers:
+        out.append("Biggest lever: " + "; in time, ".join(levers) + ".")
+    else:
+        out.append("No lever saves anything measurable: no slice of these runs dominates.")
+    return out
 
 
 def rule_names() -> list[str]:

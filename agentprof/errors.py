@@ -13,6 +13,8 @@ class ExitCode(enum.IntEnum):
     USER_ERROR = 1
     USAGE = 2
     GATE_FAILED = 3
+    INTERNAL = 4
+    INTERRUPTED = 130
 
 
 class AgentprofError(Exception):
@@ -33,6 +35,34 @@ class AgentprofError(Exception):
 
 class InputError(AgentprofError):
     """An input file that cannot be ingested at all (nothing from it is written)."""
+
+
+class InternalError(AgentprofError):
+    """An unexpected exception (a bug) while reading one input: that input fails, the others go
+    in. `detail` keeps the traceback, printed only with --debug (traces hold prompts)."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, where: str, exc: BaseException, detail: str) -> None:
+        super().__init__(
+            where,
+            f"internal error ({type(exc).__name__}: {str(exc)[:200]})",
+            "this is a bug: run with --debug for the traceback and report it",
+        )
+        self.detail = detail
+
+
+class Interrupted(AgentprofError):
+    """Ctrl-C: the file being stored was rolled back; files stored before it stay."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def message(self) -> str:
+        if not self.where:
+            return "interrupted; run the same command again to finish"
+        return (
+            f"interrupted: nothing of {self.where} was stored; run the same command again to finish"
+        )
 
 
 class DatabaseError(AgentprofError):

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from agentprof import sources
 from agentprof.errors import InputError
-from agentprof.sources import logs
+from agentprof.sources import logs, validate
 
 # Files up to this size are decoded whole in memory and stored in groups (see ingest.py).
 SMALL_FILE_BYTES = 8 << 20
@@ -70,10 +70,22 @@ def read_spans(
         file.records += nrec
         file.skipped += nbad
         if table is not None:
+            table, refused = validate.keep_valid(table, file.bad, _span_excerpt(table))
+            file.skipped += refused
             file.trace_ids.append(pc.unique(table.column("trace_id")))
             yield from table.to_batches()
         if on_spans:
             on_spans(file.records - file.skipped)
+
+
+def _span_excerpt(table: pa.Table) -> Callable[[int], str]:
+    def excerpt(row: int) -> str:
+        name = table.column("name")[row].as_py()
+        return f"{table.column('trace_id')[row].as_py()}/{table.column('span_id')[row].as_py()} {name}"[
+            :200
+        ]
+
+    return excerpt
 
 
 @contextlib.contextmanager

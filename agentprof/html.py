@@ -12,10 +12,11 @@ from typing import Any
 
 import jinja2
 
-from agentprof.diagnose import BOTTLENECKS
 from agentprof.render import first_items, format_value, to_json
+from agentprof.units import plural
 from agentprof.report import Report, RunDetail, top_savings
 from agentprof.resources import data_dir
+from agentprof import spans
 
 # Token classes in stacking order (bottom first), with their CSS class and legend label.
 TOKEN_CLASSES = (
@@ -27,7 +28,14 @@ TOKEN_CLASSES = (
 )
 CHART_W = 600.0
 PAD_L, PAD_R, PAD_T, PAD_B = 56.0, 56.0, 10.0, 22.0
-GANTT_ROWS = 40  # tool calls drawn per run; the rest are counted in a note
+# The run timeline: full report width, one lane per tool up to TIMELINE_LANES (then one "other"
+# lane), and a zoomed second view of the busiest stretch once a run has more than ZOOM_MIN_SPANS
+# model and tool calls (below that the whole-run view is readable on its own).
+TIMELINE_W = 1200.0
+TIMELINE_LANES = 12
+ZOOM_MIN_SPANS = 40
+TL_LABEL_W = 210.0
+LANE_H, LANE_GAP = 14.0, 4.0
 
 
 def _r(v: float) -> float:
@@ -153,40 +161,183 @@ def _axes(chart: Chart, plot_h: float, scales: list[tuple[float, str, str]]) -> 
         chart.texts.append({"x": x, "y": base, "text": "0", "anchor": anchor})
 
 
-def gantt_chart(detail: RunDetail) -> Chart:
-    """Model calls on the first row, then one row per tool call in start order: serial calls and
-    calls that overlapped another (ran in parallel) in different colours, on the run's clock."""
-    wall = float(detail.run.get("wall_ms") or 0.0)
-    tools = detail.tools[:GANTT_ROWS]
-    row_h, gap = 14.0, 4.0
-    rows = 1 + len(tools)
-    height = PAD_T + rows * (row_h + gap) + PAD_B
-    chart = Chart("tool_gantt", CHART_W, height, label="model calls and tool calls over the run")
-    if len(detail.tools) > GANTT_ROWS:
-        chart.note = f"{len(detail.tools) - GANTT_ROWS} later tool calls not drawn"
-    label_w = 150.0
-    plot_x0 = label_w
-    plot_w = CHART_W - label_w - 10
-    span = (
+def _clock(ms: float) -> str:
+    """A compact axis label: 0, 45 s, 2 min, 1 min 30 s, 1 h 5 min."""
+    s = round(ms / 1000)
+    if ms < 1000:
+        return f"{ms:.0f} ms" if ms else "0"
+    if s < 60:
+        return f"{s} s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m} min" + (f" {s} s" if s else "")
+    h, m = divmod(m, 60)
+    return f"{h} h" + (f" {m} min" if m else "")
+
+
+_GRID_STEPS_MS = tuple(
+    v * unit
+    for unit, values in ((1, (1, 2, 5, 10, 20, 50, 100, 200, 500)), (1000, (1, 2, 5, 10, 15, 30)))
+    for v in values
+) + tuple(m * 60_000 for m in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600))
+
+
+def _grid_step(span_ms: float) -> float:
+    """The smallest round step that puts at most 10 gridlines across `span_ms`."""
+    return float(next((s for s in _GRID_STEPS_MS if span_ms / s <= 10), _GRID_STEPS_MS[-1]))
+
+
+def _run_span(detail: RunDetail) -> float:
+    return (
         max(
-            [wall]
+            [float(detail.run.get("wall_ms") or 0.0)]
             + [(t["offset_ms"] or 0) + (t["latency_ms"] or 0) for t in detail.ticks]
-            + [(c["offset_ms"] or 0) + (c["duration_ms"] or 0) for c in tools]
+            + [(c["offset_ms"] or 0) + (c["duration_ms"] or 0) for c in detail.tools]
         )
         or 1.0
     )
 
-    def x_of(ms: float) -> float:
-        return _r(plot_x0 + max(ms, 0.0) / span * plot_w)
 
-    y = PAD_T
-    chart.texts.append({"x": label_w - 6, "y": y + row_h - 3, "text": "model", "anchor": "end"})
-    for t in detail.ticks:
-        x0 = x_of(t["offset_ms"] or 0)
-        x1 = x_of((t["offset_ms"] or 0) + (t["latency_ms"] or 0))
+def _tool_lanes(tools: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(label, hover title, calls): one lane per tool, busiest (most time, then most calls) first;
+    past TIMELINE_LANES tools the rest share one "other" lane, so every call is drawn."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for c in tools:
+        by_name.setdefault(c["tool_name"] or "(unnamed)", []).append(c)
+    ranked = sorted(
+        by_name.items(),
+        key=lambda kv: (-sum(c["duration_ms"] or 0 for c in kv[1]), -len(kv[1]), kv[0]),
+    )
+    lanes = [(_short(name, 20), f"{name}: {len(calls)} call(s)", calls) for name, calls in ranked]
+    if len(ranked) <= TIMELINE_LANES + 1:
+        return lanes
+    rest = ranked[TIMELINE_LANES:]
+    others = sorted(
+        (c for _, calls in rest for c in calls), key=lambda c: (c["offset_ms"] or 0, c["span_id"])
+    )
+    title = "other tools: " + ", ".join(f"{n} ({len(cs)})" for n, cs in rest)
+    return [*lanes[:TIMELINE_LANES], (f"{len(rest)} other tools", title, others)]
+
+
+def busiest_window(detail: RunDetail) -> tuple[float, float] | None:
+    """The stretch of the run (an eighth of it) where the most ticks and tool calls start, for
+    the zoomed view; None when the run is short enough to read at full scale."""
+    starts = sorted(
+        [t["offset_ms"] or 0.0 for t in detail.ticks]
+        + [c["offset_ms"] or 0.0 for c in detail.tools]
+    )
+    if len(starts) <= ZOOM_MIN_SPANS:
+        return None
+    span = _run_span(detail)
+    width = span / 8
+    best, best_n, j = 0.0, -1, 0
+    for i, s in enumerate(starts):
+        j = max(j, i)
+        while j < len(starts) and starts[j] < s + width:
+            j += 1
+        if j - i > best_n:
+            best, best_n = s, j - i
+    start = max(min(best, span - width), 0.0)
+    return (start, start + width)
+
+
+def timeline_chart(
+    detail: RunDetail,
+    window: tuple[float, float] | None = None,
+    mark: tuple[float, float] | None = None,
+) -> Chart:
+    """The whole run on one clock: model calls on the first lane, then one lane per tool holding
+    every call (serial and parallel calls in their own colours), the critical path, and how many
+    tool calls ran at once. With `window`, the same lanes zoomed to that stretch; `mark` shades
+    the stretch the zoomed view shows."""
+    span = _run_span(detail)
+    t0, t1 = window if window else (0.0, span)
+    zoom = window is not None
+    name = "busiest_window" if zoom else "run_timeline"
+    prefix = "z" if zoom else "g"  # zoomed shapes get their own group classes
+    tools = detail.tools
+    lanes = _tool_lanes(tools)
+    plot_x0, plot_w = TL_LABEL_W, TIMELINE_W - TL_LABEL_W - 40
+    conc_h = 30.0
+    n_lanes = 1 + len(lanes)
+    top = PAD_T
+    cp_y = top + n_lanes * (LANE_H + LANE_GAP)
+    conc_y = cp_y + LANE_H + LANE_GAP
+    base = conc_y + conc_h + 4
+    height = base + PAD_B
+    if zoom:
+        label = f"zoom: {_clock(t0)} – {_clock(t1)}, the busiest eighth of the run"
+    else:
+        label = "the whole run: model calls, every tool call by tool, critical path, concurrency"
+    chart = Chart(name, TIMELINE_W, height, label=label)
+
+    def x_of(ms: float) -> float:
+        return _r(plot_x0 + min(max((ms - t0) / ((t1 - t0) or 1.0), 0.0), 1.0) * plot_w)
+
+    def inside(start: float, dur: float) -> bool:
+        return start <= t1 and start + dur >= t0
+
+    def bar(start: float, dur: float, y: float, h: float, css: str) -> dict[str, Any]:
+        x0, x1 = x_of(start), x_of(start + dur)
+        return {"kind": "rect", "x": x0, "y": _r(y), "w": _r(max(x1 - x0, 1.5)), "h": h, "cls": css}
+
+    if mark is not None:
         chart.groups.append(
             {
-                "cls": "gmodel",
+                "cls": "zoomband",
+                "title": f"zoomed below: {_clock(mark[0])} – {_clock(mark[1])}",
+                "shapes": [
+                    {
+                        "kind": "rect",
+                        "x": x_of(mark[0]),
+                        "y": _r(top - 4),
+                        "w": _r(x_of(mark[1]) - x_of(mark[0])),
+                        "h": _r(base - top),
+                        "cls": "zoomband",
+                    }
+                ],
+            }
+        )
+    # gridlines and time labels first, so bars draw over them
+    step = _grid_step(t1 - t0)
+    g = math.ceil(t0 / step) * step
+    while g <= t1 + 1e-6:
+        x = x_of(g)
+        chart.groups.append(
+            {
+                "cls": "grid",
+                "title": None,
+                "shapes": [
+                    {
+                        "kind": "rect",
+                        "x": x,
+                        "y": _r(top - 2),
+                        "w": 0.6,
+                        "h": _r(base - top + 2),
+                        "cls": "grid",
+                    }
+                ],
+            }
+        )
+        anchor = "start" if x <= plot_x0 + 1 else ("end" if x >= plot_x0 + plot_w - 1 else "middle")
+        chart.texts.append({"x": x, "y": _r(base + 14), "text": _clock(g), "anchor": anchor})
+        g += step
+
+    y = top
+    n_ticks = sum(1 for t in detail.ticks if inside(t["offset_ms"] or 0, t["latency_ms"] or 0))
+    chart.texts.append(
+        {"x": plot_x0 - 40, "y": _r(y + LANE_H - 3), "text": "model calls", "anchor": "end"}
+    )
+    chart.texts.append(
+        {"x": plot_x0 - 6, "y": _r(y + LANE_H - 3), "text": f"{n_ticks}", "anchor": "end"}
+    )
+    for t in detail.ticks:
+        start, dur = t["offset_ms"] or 0.0, t["latency_ms"] or 0.0
+        if not inside(start, dur):
+            continue
+        chart.groups.append(
+            {
+                "cls": prefix + "model",
                 "title": _tip(
                     [
                         ("tick", "tick", t["tick"]),
@@ -195,68 +346,124 @@ def gantt_chart(detail: RunDetail) -> Chart:
                         ("latency", "latency_ms", t["latency_ms"]),
                     ]
                 ),
-                "shapes": [
-                    {
-                        "kind": "rect",
-                        "x": x0,
-                        "y": _r(y),
-                        "w": _r(max(x1 - x0, 1.0)),
-                        "h": row_h,
-                        "cls": "model",
-                    }
-                ],
+                "shapes": [bar(start, dur, y, LANE_H, "model")],
             }
         )
-    for c in tools:
-        y += row_h + gap
-        name = c["tool_name"] or "(unnamed)"
+    for lane_label, lane_title, calls in lanes:
+        y += LANE_H + LANE_GAP
         chart.texts.append(
-            {"x": label_w - 6, "y": _r(y + row_h - 3), "text": _short(name, 28), "anchor": "end"}
+            {"x": plot_x0 - 40, "y": _r(y + LANE_H - 3), "text": lane_label, "anchor": "end"}
         )
-        x0 = x_of(c["offset_ms"] or 0)
-        x1 = x_of((c["offset_ms"] or 0) + (c["duration_ms"] or 0))
-        css = "par" if c["overlapped"] else "ser"
-        if c["status"] == "error":
-            css += " err"
-        chart.groups.append(
+        chart.texts.append(  # the lane's call count, in a column of its own
+            {"x": plot_x0 - 6, "y": _r(y + LANE_H - 3), "text": f"{len(calls)}", "anchor": "end"}
+        )
+        chart.lines.append(
             {
-                "cls": "gtool",
-                "title": _tip(
-                    [
-                        ("tool", "tool_name", name),
-                        ("tick", "tick", c["tick"]),
-                        ("start", "offset_ms", c["offset_ms"]),
-                        ("duration", "duration_ms", c["duration_ms"]),
-                        ("status", "status", c["status"]),
-                        ("ran", "ran", "in parallel" if c["overlapped"] else "alone"),
-                        ("same arguments", "repeats", c["repeats"]),
-                    ]
-                ),
+                "cls": "lane",
+                "points": f"{plot_x0},{_r(y + LANE_H + 1)} {plot_x0 + plot_w},{_r(y + LANE_H + 1)}",
+            }
+        )
+        chart.groups.append(  # hover the lane's label: which tools it holds
+            {
+                "cls": "lanelabel",
+                "title": lane_title,
                 "shapes": [
-                    {
-                        "kind": "rect",
-                        "x": x0,
-                        "y": _r(y),
-                        "w": _r(max(x1 - x0, 1.0)),
-                        "h": row_h,
-                        "cls": css,
-                    }
+                    {"kind": "rect", "x": 0, "y": _r(y), "w": plot_x0, "h": LANE_H, "cls": "hot"}
                 ],
             }
         )
-    base = y + row_h + gap
-    chart.lines.append(
-        {"cls": "axis", "points": f"{plot_x0},{_r(base)} {plot_x0 + plot_w},{_r(base)}"}
+        for c in calls:
+            start, dur = c["offset_ms"] or 0.0, c["duration_ms"] or 0.0
+            if not inside(start, dur):
+                continue
+            css = "par" if c["overlapped"] else "ser"
+            if c["status"] == "error":
+                css += " err"
+            chart.groups.append(
+                {
+                    "cls": prefix + "tool",
+                    "title": _tip(
+                        [
+                            ("tool", "tool_name", c["tool_name"] or "(unnamed)"),
+                            ("tick", "tick", c["tick"]),
+                            ("start", "offset_ms", c["offset_ms"]),
+                            ("duration", "duration_ms", c["duration_ms"]),
+                            ("status", "status", c["status"]),
+                            ("ran", "ran", "in parallel" if c["overlapped"] else "alone"),
+                            ("critical path", "critical", "yes" if c.get("critical") else "no"),
+                            ("same arguments", "repeats", c["repeats"]),
+                        ]
+                    ),
+                    # a critical call is underlined in the critical path's colour in its lane
+                    "shapes": [bar(start, dur, y, LANE_H, css)]
+                    + ([bar(start, dur, y + LANE_H, 2.5, "cp")] if c.get("critical") else []),
+                }
+            )
+    # The critical path: every tick, and the tool call each tick's successor waited on.
+    chart.texts.append(
+        {"x": plot_x0 - 6, "y": _r(cp_y + LANE_H - 3), "text": "critical path", "anchor": "end"}
     )
-    chart.texts.append({"x": plot_x0, "y": _r(base + 14), "text": "0", "anchor": "start"})
+    path = [(t["offset_ms"] or 0.0, t["latency_ms"] or 0.0) for t in detail.ticks] + [
+        (c["offset_ms"] or 0.0, c["duration_ms"] or 0.0) for c in tools if c.get("critical")
+    ]
+    on_path = [p for p in path if inside(*p)]
+    crit_ms = sum(c["duration_ms"] or 0.0 for c in tools if c.get("critical"))
+    chart.groups.append(
+        {
+            "cls": "cpath",
+            "title": f"critical path: {len(detail.ticks)} model calls and"
+            f" {sum(1 for c in tools if c.get('critical'))} tool calls"
+            f" ({_clock(crit_ms)} of tool time) the run waited on",
+            "shapes": [bar(s, d, cp_y + 3, LANE_H - 6, "cp") for s, d in on_path],
+        }
+    )
+    # Concurrency: a step line of the tool calls running at each moment.
+    events: list[tuple[float, int]] = []
+    for c in tools:
+        if c["status"] == "user_wait":
+            continue
+        s, d = c["offset_ms"] or 0.0, c["duration_ms"] or 0.0
+        if d > 0:
+            events += [(s, 1), (s + d, -1)]
+    events.sort(key=lambda e: (e[0], e[1]))
+    peak = max([c.get("concurrency") or 0 for c in tools] + [0])
+    level, points = 0, [(t0, 0)]
+    for at, delta in events:
+        points.append((at, level))
+        level += delta
+        points.append((at, level))
+    points.append((t1, 0))
+    scale = max(peak, 1)
+    pts = []
+    for at, lv in points:
+        pts.append(f"{x_of(at)},{_r(conc_y + conc_h - lv / scale * conc_h)}")
+    chart.lines.append({"cls": "conc", "points": " ".join(pts)})
+    peak_at = next((c["offset_ms"] or 0.0 for c in tools if (c.get("concurrency") or 0) == peak), 0)
+    chart.texts.append(
+        {"x": plot_x0 - 6, "y": _r(conc_y + 12), "text": "tools at once", "anchor": "end"}
+    )
     chart.texts.append(
         {
-            "x": plot_x0 + plot_w,
-            "y": _r(base + 14),
-            "text": format_value("wall_ms", span),
+            "x": plot_x0 - 6,
+            "y": _r(conc_y + 25),
+            "text": f"max {peak}" + (f" at {_clock(peak_at)}" if peak > 1 else ""),
             "anchor": "end",
         }
     )
+    chart.lines.append(
+        {"cls": "axis", "points": f"{plot_x0},{_r(base)} {plot_x0 + plot_w},{_r(base)}"}
+    )
+    if zoom:
+        n_calls = sum(1 for c in tools if inside(c["offset_ms"] or 0, c["duration_ms"] or 0))
+        chart.note = (
+            f"{n_ticks} of {len(detail.ticks)} model calls and {n_calls} of {len(tools)} tool"
+            " calls fall in this window (shaded above)"
+        )
+    else:
+        chart.note = (
+            f"every call drawn: {len(detail.ticks)} model calls, {len(tools)} tool calls in"
+            f" {len(lanes)} tool lane(s); peak {peak} tool call(s) at once; hover a bar for numbers"
+        )
     return chart
 
 
@@ -341,22 +548,34 @@ def hbar_chart(
 def fleet_charts(report: Report) -> dict[str, Chart]:
     charts: dict[str, Chart] = {}
     if report.diagnosis is not None:
+        # Weighted by cost and by wall-clock, costliest class first: run counts are in the tips.
         dist = {d["bottleneck"]: d for d in report.diagnosis["distribution"]}
-        rows = []
-        for cls in BOTTLENECKS + tuple(sorted(set(dist) - set(BOTTLENECKS))):
-            d = dist.get(cls, {"runs": 0, "cost_usd": None, "saving_usd": None})
-            tip = _tip(
-                [
-                    ("bottleneck", "bottleneck", cls),
-                    ("runs", "ticks", d["runs"]),
-                    ("cost", "cost_usd", d.get("cost_usd")),
-                    ("saving", "saving_usd", d.get("saving_usd")),
-                ]
-            )
-            rows.append((cls, float(d["runs"]), tip))
-        charts["distribution"] = hbar_chart(
-            "distribution", "runs per bottleneck class", rows, "runs"
-        )
+        wall: dict[str, float] = {}
+        for r in report.diagnosis["runs"]:
+            wall[r["bottleneck"]] = wall.get(r["bottleneck"], 0.0) + (r["wall_ms"] or 0.0)
+        order = [d["bottleneck"] for d in report.diagnosis["distribution"]]
+        for name, column, title in (
+            ("distribution", "cost_usd", "cost per bottleneck class"),
+            ("distribution_wall", "wall_ms", "wall-clock per bottleneck class"),
+        ):
+            rows = []
+            for cls in order:
+                d = dist[cls]
+                value = (
+                    float(d.get("cost_usd") or 0.0) if column == "cost_usd" else wall.get(cls, 0.0)
+                )
+                tip = _tip(
+                    [
+                        ("bottleneck", "bottleneck", cls),
+                        ("runs", "ticks", d["runs"]),
+                        ("cost", "cost_usd", d.get("cost_usd")),
+                        ("wall-clock", "wall_ms", wall.get(cls)),
+                        ("saving", "saving_usd", d.get("saving_usd")),
+                        ("saving", "saving_ms", d.get("saving_ms")),
+                    ]
+                )
+                rows.append((f"{cls} ({plural(int(d['runs']), 'run')})", value, tip))
+            charts[name] = hbar_chart(name, title, rows, column)
     agents = report.by_agent.records()
     charts["cost_by_agent"] = hbar_chart(
         "cost_by_agent",
@@ -438,6 +657,9 @@ def _numeric(column: str) -> bool:
 
 
 def _header(column: str) -> str:
+    # Savings come in money and in time: the header says which.
+    if column in ("saving_usd", "saving_ms"):
+        return "saving $" if column == "saving_usd" else "saving time"
     for suffix in ("_tokens", "_usd", "_ms", "_ratio"):
         if column.endswith(suffix) and column != suffix:
             column = column[: -len(suffix)]
@@ -457,9 +679,20 @@ def environment() -> jinja2.Environment:
     env.filters["fmt"] = _fmt
     env.filters["header"] = _header
     env.filters["first_items"] = first_items
+    env.filters["plural"] = plural
     env.tests["numeric_col"] = _numeric
     env.globals["TOKEN_CLASSES"] = TOKEN_CLASSES
     return env
+
+
+def _run_charts(detail: RunDetail) -> list[Chart]:
+    """A run's drill-down: the whole-run timeline (and its busiest stretch zoomed when the run is
+    long) across the page, then the per-tick ledger and cache ratio side by side."""
+    window = busiest_window(detail)
+    charts = [timeline_chart(detail, mark=window)]
+    if window is not None:
+        charts.append(timeline_chart(detail, window=window))
+    return [*charts, tick_chart(detail), cache_chart(detail)]
 
 
 def render_report(report: Report) -> str:
@@ -468,7 +701,9 @@ def render_report(report: Report) -> str:
         {
             "detail": d,
             "run": d.run,
-            "charts": [tick_chart(d), gantt_chart(d), cache_chart(d)],
+            "charts": _run_charts(d),
+            "span_tree": spans.nest(d.spans),
+            "spans_in_run": d.spans[0]["spans_in_run"] if d.spans else 0,
         }
         for d in report.details
     ]

@@ -10,6 +10,7 @@ import glob
 import hashlib
 import os
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from agentprof import sources, sql
-from agentprof.errors import AgentprofError, InputError
+from agentprof.errors import AgentprofError, InputError, InternalError, Interrupted
 from agentprof.filereader import (
     SMALL_FILE_BYTES,
     InputFile,
@@ -29,7 +30,7 @@ from agentprof.filereader import (
     read_spans,
 )
 from agentprof.pricing import PriceBook, context_window, rate_rows
-from agentprof.sources import agentlog, logs, usage_reports
+from agentprof.sources import agentlog, logs, usage_reports, validate
 from agentprof.sources.otlp import SPAN_SCHEMA
 
 # Files a folder walk picks up; an explicitly named file is always read.
@@ -76,6 +77,7 @@ class IngestSummary:
     skipped_examples: list[str] = field(default_factory=list)
     errors: list[AgentprofError] = field(default_factory=list)
     file_results: list[FileResult] = field(default_factory=list)
+    current: str = ""  # the file being read (named when Ctrl-C stops the ingest)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -229,8 +231,23 @@ def ingest(
 ) -> IngestSummary:
     """Ingest files (each whole or not at all), then derive every trace they touched.
     `native_json=False` forces the Python decoder for JSON lines (tests compare the two paths)."""
-    started = time.perf_counter()
     summary = IngestSummary()
+    try:
+        return _ingest(con, paths, summary, prices, progress, native_json)
+    except (KeyboardInterrupt, duckdb.InterruptException):
+        _rollback_if_open(con)
+        raise Interrupted(summary.current, "interrupted") from None
+
+
+def _ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    summary: IngestSummary,
+    prices: PriceBook | None,
+    progress: Progress | None,
+    native_json: bool,
+) -> IngestSummary:
+    started = time.perf_counter()
     book = prices or PriceBook()
     register_functions(con)
     group = _Group()
@@ -243,12 +260,16 @@ def ingest(
             if progress:
                 progress(index, total, nbytes, summary.spans + spans)
 
+        summary.current = str(path)
         try:
             result = _ingest_file(con, path, seen, group, summary, on_spans, native_json)
         except InputError as exc:
-            summary.files_failed += 1
-            summary.errors.append(exc)
-            summary.file_results.append(FileResult(str(path), "", "failed", error=exc.message()))
+            _failed(summary, str(path), exc)
+        except duckdb.InterruptException:
+            raise
+        except Exception as exc:  # a bug: it fails this file, not the command
+            _rollback_if_open(con)
+            _failed(summary, str(path), InternalError(str(path), exc, traceback.format_exc()))
         else:
             summary.file_results.append(result)
             if result.status == "unchanged":
@@ -256,14 +277,57 @@ def ingest(
             else:
                 summary.files += 1
         if group.nbytes >= GROUP_BYTES:
-            _store_group(con, group, summary)
+            _store_group_safely(con, group, summary)
         bytes_done += path.stat().st_size if path.exists() else 0
         if progress:
             progress(index + 1, total, bytes_done, summary.spans)
-    _store_group(con, group, summary)
+    _store_group_safely(con, group, summary)
+    summary.current = ""
     derive_pending(con, book, summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _failed(summary: IngestSummary, path: str, exc: AgentprofError) -> None:
+    summary.files_failed += 1
+    summary.errors.append(exc)
+    summary.file_results.append(FileResult(path, "", "failed", error=exc.message()))
+
+
+def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):
+        con.rollback()
+
+
+def _store_group_safely(
+    con: duckdb.DuckDBPyConnection, group: _Group, summary: IngestSummary
+) -> None:
+    """Store the group; when that fails unexpectedly, store its files one by one so only the
+    file that fails is lost (and named)."""
+    try:
+        _store_group(con, group, summary)
+        return
+    except duckdb.InterruptException:
+        raise
+    except Exception:
+        _rollback_if_open(con)
+    members, group.files, group.nbytes = group.files, [], 0
+    for member in members:
+        group.files = [member]
+        try:
+            _store_group(con, group, summary)
+        except duckdb.InterruptException:
+            raise
+        except Exception as exc:
+            _rollback_if_open(con)
+            file, _, result = member
+            result.status = "failed"
+            error = InternalError(str(file.path), exc, traceback.format_exc())
+            result.error = error.message()
+            summary.files -= 1
+            summary.files_failed += 1
+            summary.errors.append(error)
+    group.files, group.nbytes = [], 0
 
 
 def _ingest_file(
@@ -419,7 +483,11 @@ def _native_jsonl(
         before = _count_spans(con)
         # A file that holds no span says nothing the Python decoder would not say better.
         spans = sql.run(con, "ingest/insert_spans_jsonl", params).rows[0][0]
-        if not spans or sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]:
+        if (
+            not spans
+            or sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]
+            or _refused_spans(con, params)
+        ):
             con.rollback()
             return None
         sql.execute(con, "ingest/drop_stored_copies", params)
@@ -439,6 +507,13 @@ def _native_jsonl(
     _count_records(summary, file)
     summary.spans += spans_new
     return _result(file, "duckdb", spans_new)
+
+
+def _refused_spans(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> bool:
+    """Whether the shared range check (sources/validate.py) refuses a span the native path
+    inserted."""
+    table = sql.run_arrow(con, "ingest/file_spans_to_check", params)
+    return bool(validate.span_problems(table))
 
 
 @contextlib.contextmanager
@@ -498,10 +573,60 @@ def derive_pending(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: Ing
             sql.execute(con, "ingest/clear_pending")
         runs, ticks, tools = sql.run(con, "ingest/touched_counts").rows[0]
         con.commit()
+    except duckdb.Error:
+        # Stored values the derivation cannot take (a database written before validation
+        # existed): derive trace by trace so one bad trace cannot brick the database.
+        con.rollback()
+        _derive_one_by_one(con, book, summary)
+        return
     except BaseException:
         con.rollback()
         raise
     summary.runs, summary.ticks, summary.tool_calls = int(runs), int(ticks), int(tools)
+
+
+def _derive_one_by_one(
+    con: duckdb.DuckDBPyConnection, book: PriceBook, summary: IngestSummary
+) -> None:
+    """Each pending trace in its own transaction; one whose derivation fails is quarantined with
+    the reason (its spans stay stored) and leaves the pending set."""
+    runs = ticks = tools = 0
+    for (trace_id,) in sql.run(con, "ingest/pending_trace_ids").rows:
+        params = {"trace_id": trace_id}
+        con.begin()
+        try:
+            sql.execute(con, "ingest/affected_one_trace", params)
+            sql.execute(con, "ingest/affected_spans")
+            _derive(con, book, summary)
+            sql.execute(con, "ingest/clear_pending_trace", params)
+            r, t, c = sql.run(con, "ingest/touched_counts").rows[0]
+            con.commit()
+        except duckdb.Error as exc:
+            con.rollback()
+            reason = f"cannot derive trace {trace_id}: {_first_line(str(exc))}"
+            with transaction(con):
+                sql.execute(
+                    con,
+                    "ingest/insert_quarantine",
+                    tables={
+                        "quarantine_batch": pa.table(
+                            [[None], [f"trace {trace_id}"], [None], [reason], [None]],
+                            schema=_QUARANTINE_SCHEMA,
+                        )
+                    },
+                )
+                sql.execute(con, "ingest/clear_pending_trace", params)
+            summary.warnings.append(f"{reason}; its spans stay stored, see `agentprof quarantine`")
+            continue
+        except BaseException:
+            con.rollback()
+            raise
+        runs, ticks, tools = runs + int(r), ticks + int(t), tools + int(c)
+    summary.runs, summary.ticks, summary.tool_calls = runs, ticks, tools
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else text
 
 
 def pending_traces(con: duckdb.DuckDBPyConnection) -> int:

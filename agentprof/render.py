@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,12 +17,27 @@ from rich.table import Table
 from rich.text import Text
 
 from agentprof.diagnose import BOTTLENECKS
+from agentprof.units import duration, money, plural
 from agentprof.sql import Result
 
 NOT_REPORTED = "not reported"
+# Columns of names that identify a row; past LABEL_WIDTH they end in an ellipsis.
+LABEL_COLUMNS = ("agent", "source", "models", "reports", "provider")
+LABEL_WIDTH = 12
+# Integer columns: thousands separators, right-aligned.
+COUNT_COLUMNS = (
+    "ticks",
+    "tool_calls",
+    "tick",
+    "unpriced_ticks",
+    "runs",
+    "turns",
+    "subagent_runs",
+    "calls",
+    "requests",
+)
 # Tables show unknown numbers as a dash and say what it means in the caption; JSON has null.
 DASH = "—"
-ID_WIDTH = 16
 # Ratios that are "how many times", not shares: cache reads per written token and its break-even.
 TIMES_RATIOS = ("read_write_ratio", "break_even_ratio")
 
@@ -42,23 +58,38 @@ def to_json(document: Any) -> str:
     ).decode("utf-8")
 
 
+# Control characters in trace text would drive the terminal (ESC sequences set the window title,
+# make hyperlinks, clear the screen): they print as visible escapes instead.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """Trace-derived text made safe for a terminal: control characters as `\\x1b`-style escapes
+    (wrap the result in rich.text.Text so it is never read as markup either)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def safe_text(part: Any) -> Any:
+    """A rendered line (rich Text) with control characters escaped; tables escape their cells
+    themselves and pass through."""
+    if isinstance(part, Text):
+        return Text(safe(part.plain), style=part.style, overflow=part.overflow)
+    return part
+
+
 def format_value(column: str, value: Any) -> str:
     if value is None:
         if column.endswith(("_tokens", "_usd", "_ms", "_ratio")):
             return DASH
         return ""
     if column.endswith("_at"):
-        return str(value)[:19].replace("T", " ")
-    if column.endswith("_id") and isinstance(value, str) and len(value) > ID_WIDTH:
-        return value[:ID_WIDTH]
-    if column.endswith("_tokens") or column in ("ticks", "tool_calls", "tick", "unpriced_ticks"):
+        return str(value)[:16].replace("T", " ")  # to the minute, UTC
+    if column.endswith("_tokens") or column in COUNT_COLUMNS:
         return f"{int(value):,}"
     if column.endswith("_usd"):
-        v = float(value)
-        return f"${v:,.4f}" if abs(v) < 100 else f"${v:,.2f}"
+        return money(float(value))
     if column.endswith("_ms"):
-        v = float(value)
-        return f"{v:,.0f} ms" if abs(v) < 10_000 else f"{v / 1000:,.1f} s"
+        return duration(float(value))
     if column.endswith(TIMES_RATIOS):
         v = float(value)
         return f"{v:,.1f}×" if abs(v) >= 10 else f"{v:.2f}×"
@@ -86,50 +117,85 @@ def table(
     *,
     width: int | None = None,
     drop_first: Sequence[str] = (),
+    short_ids: Mapping[str, str] | None = None,
 ) -> Table:
     """A rich table of `columns`; with `width`, optional columns are dropped (in `drop_first`
-    order) until the table fits without wrapping any cell."""
+    order) until the table fits without wrapping any cell. `short_ids` (agentprof.ids) shows each
+    id as its shortest unique prefix."""
     cols = list(columns) if columns else list(result.columns)
-    built = _build(result, cols, title)
+    built = _build(result, cols, title, short_ids)
     if width:
         probe = Console(width=10_000)
+
+        def fits() -> bool:
+            return Measurement.get(probe, probe.options, built).maximum <= width
+
         for c in drop_first:
-            if Measurement.get(probe, probe.options, built).maximum <= width:
+            if fits():
                 break
             if c in cols:
                 cols.remove(c)
-                built = _build(result, cols, title)
+                built = _build(result, cols, title, short_ids)
+        if not fits():  # last resort: times without the year, long words may fold
+            built = _build(result, cols, title, short_ids, compact=True)
     return built
 
 
-def _build(result: Result, cols: list[str], title: str | None) -> Table:
+def _cell(
+    column: str, value: Any, short_ids: Mapping[str, str] | None, compact: bool = False
+) -> str:
+    if short_ids and column.endswith("_id") and isinstance(value, str):
+        value = short_ids.get(value, value)
+    if compact and column.endswith("_at") and value is not None:
+        return str(value)[5:16].replace("T", " ")
+    return safe(format_value(column, value))
+
+
+def _build(
+    result: Result,
+    cols: list[str],
+    title: str | None,
+    short_ids: Mapping[str, str] | None,
+    compact: bool = False,
+) -> Table:
     idx = [result.columns.index(c) for c in cols]
+    caption = f"{DASH} {NOT_REPORTED}"
+    if short_ids and any(c.endswith("_id") for c in cols):
+        caption += "; ids: shortest unique prefix"
     t = Table(
-        title=title,
-        caption=f"{DASH} {NOT_REPORTED}; ids shortened to {ID_WIDTH} characters",
+        title=safe(title) if title else None,
+        caption=caption,
         show_lines=False,
         pad_edge=False,
         header_style="bold",
         box=box.SIMPLE_HEAD,
     )
     headers = [_header(c) for c in cols]
-    for c, header in zip(cols, headers, strict=True):
+    cells = [
+        [_cell(cols[j], row[i], short_ids, compact) for j, i in enumerate(idx)]
+        for row in result.rows
+    ]
+    for k, (c, header) in enumerate(zip(cols, headers, strict=True)):
         if headers.count(header) > 1:  # e.g. saving_usd and saving_ms: say which is which
             header += " " + _UNITS.get(c.rsplit("_", 1)[-1], "")
-        numeric = c.endswith(("_tokens", "_usd", "_ms", "_ratio")) or c in (
-            "ticks",
-            "tool_calls",
-            "tick",
-        )
+        numeric = c.endswith(("_tokens", "_usd", "_ms", "_ratio")) or c in COUNT_COLUMNS
+        # Text wraps at word boundaries; a word (a metric, model or tool name) up to 30 characters is
+        # never broken.
+        longest_word = max((len(w) for r in cells for w in r[k].split()), default=0)
+        if c in LABEL_COLUMNS:  # names that identify a row: cut with an ellipsis when narrow
+            t.add_column(header, overflow="ellipsis", no_wrap=True, max_width=LABEL_WIDTH)
+            continue
         t.add_column(
             header,
             justify="right" if numeric else "left",
             overflow="fold",
-            no_wrap=numeric or c.endswith("_id"),
+            no_wrap=numeric or c.endswith(("_id", "_at")),
+            # (in a compact table that still does not fit, long words fold too)
+            min_width=None if numeric or compact else min(longest_word, 30) or None,
         )
-    for row in result.rows:
+    for row_cells in cells:
         # Text(), not str: a span named "[b]x[/b]" must print literally.
-        t.add_row(*(Text(format_value(cols[j], row[i])) for j, i in enumerate(idx)))
+        t.add_row(*(Text(cell) for cell in row_cells))
     return t
 
 
@@ -166,24 +232,33 @@ def _result(name: str, rows: list[dict[str, Any]], columns: Sequence[str]) -> Re
     return Result(name, list(columns), [tuple(r.get(c) for c in columns) for r in rows])
 
 
-def fleet(document: dict[str, Any], width: int, limit: int = 0) -> list[Any]:
-    """The fleet view: one table per bottleneck class (in the document's sort order within
-    each, at most `limit` rows each when it is not 0), then the distribution and the total
-    achievable saving."""
+def fleet(
+    document: dict[str, Any],
+    width: int,
+    limit: int = 0,
+    short_ids: Mapping[str, str] | None = None,
+) -> list[Any]:
+    """The fleet view: the headline, one table per bottleneck class (in the document's sort
+    order within each, at most `limit` rows each when it is not 0), then the distribution and
+    the total achievable saving."""
     out: list[Any] = []
     runs = document["runs"]
+    for sentence in document.get("headline", []):
+        out.append(Text(sentence))
+    if document.get("headline"):
+        out.append(Text(""))
     for bottleneck in BOTTLENECK_ORDER:
         everyone = [r for r in runs if r["bottleneck"] == bottleneck]
         if not everyone:
             continue
         group = everyone[:limit] if limit else everyone
-        title = f"{bottleneck}: {len(everyone)} run(s)"
+        title = f"{bottleneck}: {plural(len(everyone), 'run')}"
         if bottleneck != "healthy":
             usd = sum(r["saving_usd"] or 0.0 for r in everyone)
             ms = sum(r["saving_ms"] or 0.0 for r in everyone)
-            title += (
-                f", saving {format_value('saving_usd', usd)} and {format_value('saving_ms', ms)}"
-            )
+            savings = [money(usd)] if usd else []
+            savings += [duration(ms)] if ms else []
+            title += ", saving " + " and ".join(savings) if savings else ", saving not estimated"
         out.append(
             table(
                 _result("runs", group, FLEET_COLUMNS),
@@ -191,26 +266,31 @@ def fleet(document: dict[str, Any], width: int, limit: int = 0) -> list[Any]:
                 title,
                 width=width,
                 drop_first=FLEET_OPTIONAL,
+                short_ids=short_ids,
             )
         )
         if len(group) < len(everyone):
-            out.append(Text(f"… and {len(everyone) - len(group):,} more {bottleneck} run(s)"))
+            rest = len(everyone) - len(group)
+            out.append(Text(f"… and {rest:,} more {bottleneck} (--limit 0 shows all)"))
     dist_cols = ("bottleneck", "runs", "cost_usd", "saving_usd", "saving_ms")
     dist = _result("distribution", document["distribution"], dist_cols)
     out.append(table(dist, dist_cols, "bottleneck distribution", width=width))
     out.append(
         Text(
             f"total achievable saving: {format_value('saving_usd', document['total_saving_usd'])}"
-            f" and {format_value('saving_ms', document['total_saving_ms'])} over {len(runs)} runs"
+            f" and {format_value('saving_ms', document['total_saving_ms'])} over"
+            f" {plural(len(runs), 'run')}"
             " (each run's primary lever; secondary findings not added)"
         )
     )
     return out
 
 
-def run_view(run: dict[str, Any], width: int) -> list[Any]:
+def run_view(run: dict[str, Any], width: int, *, all_ticks: bool = False) -> list[Any]:
     """One run in depth: summary, per-tick stacked token bars with cost and cumulative cost,
-    the tool timeline, and the findings. Plain glyphs, every line within `width`."""
+    the tool timeline, and the findings. Plain glyphs, every line within `width`. A long run
+    (more than LONG_RUN ticks or tool calls) shows ticks by segments and tool calls by tool
+    unless `all_ticks`."""
     width = max(width, 40)
     lines: list[Any] = []
     split = " + ".join(
@@ -220,7 +300,8 @@ def run_view(run: dict[str, Any], width: int) -> list[Any]:
     for text in (
         f"agent {run['agent'] or DASH} · source {run['source']} · started {run['started_at']}",
         f"{run['ticks']} ticks · {run['tool_calls']} tool calls · cost "
-        f"{format_value('cost_usd', run['cost_usd'])}",
+        f"{format_value('cost_usd', run['cost_usd'])}"
+        + (f" · latency band {run['latency_band']}" if run.get("latency_band") else ""),
         f"cache hit {format_value('cache_hit_ratio', run['cache_hit_ratio'])} · cache reads per "
         f"write {format_value('cache_read_write_ratio', run['cache_read_write_ratio'])}"
         f" (break-even {format_value('cache_break_even_ratio', run['cache_break_even_ratio'])})",
@@ -234,10 +315,18 @@ def run_view(run: dict[str, Any], width: int) -> list[Any]:
         ),
     ):
         lines.append(Text(text, overflow="fold"))
+    ticks, calls = run.get("tick_ledger", []), run.get("tool_timeline", [])
+    wall = run["wall_ms"] or 0.0
     lines.append(Text(""))
-    lines.extend(_tick_bars(run.get("tick_ledger", []), width))
-    lines.append(Text(""))
-    lines.extend(_tool_timeline(run.get("tool_timeline", []), run["wall_ms"] or 0.0, width))
+    if not all_ticks and (len(ticks) > LONG_RUN or len(calls) > LONG_RUN):
+        lines.extend(_tick_segments(ticks, width))
+        lines.append(Text(""))
+        lines.extend(_tool_summary(calls, wall, width))
+        lines.append(Text("(every tick and tool call: agentprof diagnose RUN --all-ticks)"))
+    else:
+        lines.extend(_tick_bars(ticks, width))
+        lines.append(Text(""))
+        lines.extend(_tool_timeline(calls, wall, width))
     lines.append(Text(""))
     lines.append(Text("findings", style="bold"))
     if not run["findings"]:
@@ -253,11 +342,11 @@ def run_view(run: dict[str, Any], width: int) -> list[Any]:
             ("lever", f["lever"]),
             ("ticks", first_items(f["ticks"])),
         ):
-            if text:
-                wrapped = textwrap.fill(
+            if text:  # one Text per line: a newline inside a Text would print escaped
+                for line in textwrap.wrap(
                     text, width, initial_indent=f"  {label}: ", subsequent_indent="    "
-                )
-                lines.append(Text(wrapped))
+                ):
+                    lines.append(Text(line))
     return lines
 
 
@@ -266,6 +355,142 @@ def first_items(items: Sequence[Any], n: int = 10) -> str:
     every item)."""
     text = ", ".join(str(i) for i in items[:n])
     return text + (f" and {len(items) - n:,} more" if len(items) > n else "")
+
+
+# A drill-down longer than this (ticks or tool calls) is summarised: ticks by segments, tool calls
+# by tool, so a 200-tick run fits a couple of screens; `diagnose RUN --all-ticks` shows every row.
+LONG_RUN = 30
+TICK_SEGMENTS = 12  # at most this many segments of consecutive ticks
+TOOL_ROWS = 12  # tools listed by name in the summary; the rest share one "other" row
+
+
+def _count(n: float) -> str:
+    """A token count in at most 5 characters: 980, 25.9k, 167k, 1.2M."""
+    if n < 1000:
+        return f"{n:.0f}"
+    if n < 100_000:
+        return f"{n / 1000:.1f}k"
+    if n < 1_000_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def _tick_segments(ticks: list[dict[str, Any]], width: int) -> list[Text]:
+    """Consecutive ticks in at most TICK_SEGMENTS groups: the mean tick's token mix as a bar, the
+    smallest and largest prompt+output of the group, its cost and the cumulative cost."""
+    legend = "  ".join(f"{glyph} {label}" for _, glyph, label in TOKEN_GLYPHS)
+    size = -(-len(ticks) // TICK_SEGMENTS)
+    groups = [ticks[i : i + size] for i in range(0, len(ticks), size)]
+    out = [
+        Text(
+            f"tokens per tick (the replay tax) and cost: {len(ticks)} ticks in {len(groups)}"
+            f" segments of {size}",
+            style="bold",
+            overflow="fold",
+        ),
+        Text(legend, overflow="fold"),
+    ]
+    label_w = len(f"{len(ticks)}-{len(ticks)}")
+    tail = " {:>11} {:>10} {:>10}"
+    bar_w = min(max(width - label_w - 1 - len(tail.format("", "", "")), 8), 60)
+
+    def total(t: dict[str, Any]) -> float:
+        return float(sum(t[c] or 0 for c, _, _ in TOKEN_GLYPHS))
+
+    scale = max(max(total(t) for t in ticks), 1.0)
+    out.append(
+        Text(
+            "ticks".rjust(label_w)
+            + " "
+            + "mean tick".ljust(bar_w)
+            + tail.format("tokens/tick", "cost", "cumulative")
+        )
+    )
+    for g in groups:
+        bar = ""
+        for column, glyph, _ in TOKEN_GLYPHS:
+            mean = sum(t[column] or 0 for t in g) / len(g)
+            bar += glyph * round(mean / scale * bar_w)
+        bar = bar[:bar_w].ljust(bar_w)
+        first, last = g[0]["tick"], g[-1]["tick"]
+        label = f"{first}-{last}" if last != first else str(first)
+        sizes = [total(t) for t in g]
+        spread = f"{_count(min(sizes))}-{_count(max(sizes))}"
+        costs = [t["cost_usd"] for t in g if t["cost_usd"] is not None]
+        cost = format_value("cost_usd", sum(costs) if costs else None)
+        cumulative = format_value("cost_usd", g[-1]["cumulative_cost_usd"])
+        out.append(Text(f"{label:>{label_w}} {bar}" + tail.format(spread, cost, cumulative)))
+    return out
+
+
+def _tool_summary(calls: list[dict[str, Any]], wall_ms: float, width: int) -> list[Text]:
+    """Tool calls by tool, most time first: calls, total and longest duration, share of the
+    run's wall-clock (the serial sum: parallel calls can add past 100%), and when in the run the
+    tool was busy, as a strip across the whole run."""
+    out = [
+        Text(
+            f"tool calls by tool: {len(calls)} calls (P = some ran in parallel with another)",
+            style="bold",
+            overflow="fold",
+        )
+    ]
+    if not calls:
+        return [*out, Text("  no tool calls")]
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for c in calls:
+        by_name.setdefault(c["tool_name"] or "?", []).append(c)
+    ranked = sorted(
+        by_name.items(),
+        key=lambda kv: (-sum(c["duration_ms"] or 0 for c in kv[1]), -len(kv[1]), kv[0]),
+    )
+    if len(ranked) > TOOL_ROWS + 1:
+        rest = [c for _, cs in ranked[TOOL_ROWS:] for c in cs]
+        ranked = [*ranked[:TOOL_ROWS], (f"{len(ranked) - TOOL_ROWS} other tools", rest)]
+    name_w = min(max(len(n) for n, _ in ranked), 16)
+    head = "{:<" + str(name_w) + "} {:1} {:>5} {:>11} {:>11} {:>6} "
+    strip_w = max(width - len(head.format("", "", "", "", "", "")), 8)
+    span = max(wall_ms, max((c["offset_ms"] or 0) + (c["duration_ms"] or 0) for c in calls), 1.0)
+    out.append(
+        Text(
+            f"when: 0 to {format_value('wall_ms', span)} across; # busy, - a shorter call",
+            overflow="fold",
+        )
+    )
+    out.append(Text(head.format("tool", "", "calls", "total", "longest", "wall", "") + "when"))
+    cell = span / strip_w
+    for name, cs in ranked:
+        busy = [0.0] * strip_w
+        for c in cs:
+            start = c["offset_ms"] or 0.0
+            end = start + (c["duration_ms"] or 0.0)
+            first = min(int(start / cell), strip_w - 1)
+            last = min(int(end / cell), strip_w - 1)
+            for i in range(first, last + 1):
+                lo, hi = max(start, i * cell), min(end, (i + 1) * cell)
+                busy[i] += max(hi - lo, 0.0) if hi > lo else 1e-9
+        strip = "".join("#" if b >= cell / 2 else ("-" if b > 0 else " ") for b in busy)
+        total = sum(c["duration_ms"] or 0.0 for c in cs)
+        longest = max(c["duration_ms"] or 0.0 for c in cs)
+        # time a call waited on a person is not in the run's wall-clock: no share of it
+        in_wall = sum(c["duration_ms"] or 0.0 for c in cs if c["status"] != "user_wait")
+        waited = in_wall == 0 and total > 0
+        share = format_value("share_ratio", in_wall / wall_ms if wall_ms and not waited else None)
+        mark = "P" if any(c["overlapped"] for c in cs) else ""
+        out.append(
+            Text(
+                head.format(
+                    name[:name_w],
+                    mark,
+                    f"{len(cs):,}",
+                    format_value("total_ms", total),
+                    format_value("longest_ms", longest),
+                    share,
+                    "",
+                )
+                + strip.rstrip()
+            )
+        )
+    return out
 
 
 def _tick_bars(ticks: list[dict[str, Any]], width: int) -> list[Text]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from agentprof import __version__, gate, sql
+from agentprof import __version__, gate, spans, sql
 from agentprof.gate import Filters
 
 SORTS = ("cost", "saving", "ticks", "wall")
@@ -23,6 +23,9 @@ class RunDetail:
     ticks: list[dict[str, Any]]
     tools: list[dict[str, Any]]
     findings: list[dict[str, Any]] = field(default_factory=list)
+    # report/span_tree rows, capped and cut for the page (spans.HTML_*); not in `report --json`:
+    # `agentprof spans RUN_ID --json` has every span whole.
+    spans: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.run, "ticks": self.ticks, "tool_calls": self.tools}
@@ -76,13 +79,17 @@ def _diag_fields(d: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def top_savings(diagnosis: dict[str, Any] | None, limit: int = 10) -> list[dict[str, Any]] | None:
-    """The levers that would save the most across the fleet: findings grouped by kind and lever,
-    with the runs they apply to and the summed saving (USD first, then ms)."""
+    """The levers that would save the most across the fleet: each run's primary finding grouped
+    by kind and lever, with the runs they apply to and the summed saving (USD first, then ms).
+    Secondary findings are left out, as in the total: a lever is never counted twice, so these
+    rows add up to the possible saving."""
     if diagnosis is None:
         return None
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for run in diagnosis["runs"]:
         for f in run.get("findings", []):
+            if not f.get("primary"):
+                continue
             key = (f["kind"], f["lever"])
             g = groups.setdefault(
                 key,
@@ -166,6 +173,14 @@ def build(
         by_run[t["run_id"]].ticks.append(t)
     for c in tools:
         by_run[c["run_id"]].tools.append(c)
+    for s in spans.span_rows(
+        con,
+        chosen,
+        max_spans=spans.HTML_MAX_SPANS,
+        message_chars=spans.HTML_MESSAGE_CHARS,
+        value_chars=spans.HTML_VALUE_CHARS,
+    ):
+        by_run[s["run_id"]].spans.append(s)
     report.details = [by_run[rid] for rid in chosen]
     if baseline is not None and runs.rows:
         report.comparison = gate.compare(baseline, gate.fleet_metrics(con, filters))

@@ -44,7 +44,7 @@ from agentprof.errors import AgentprofError, DatabaseError
 from agentprof.filereader import InputFile
 from agentprof.ingest import ingest, record_files, transaction
 from agentprof.pricing import PriceBook, load_price_file
-from agentprof.sources import otel_logs, otlp
+from agentprof.sources import otel_logs, otlp, validate
 from agentprof.sources.io import ZSTD_MAGIC
 
 PROTOBUF = "application/x-protobuf"
@@ -175,9 +175,13 @@ def check_traces(body: bytes, content_type: str) -> Checked:
     try:
         # The function the worker's decoder runs on this payload, so the counts agree.
         nbad = otlp._spans_from_json_request(doc, 1, batcher, bad)
+        table = batcher.take()
     except Exception as exc:  # a shape the decoder cannot walk: refuse it whole
         raise Refused(400, f"malformed OTLP/JSON trace request ({type(exc).__name__})") from None
-    return _checked(body, batcher.count, nbad, problems[0] if problems else "", "span")
+    refused = validate.span_problems(table) if table is not None else []
+    problems.extend(reason for _, reason in refused)
+    accepted = batcher.count - len(refused)
+    return _checked(body, accepted, nbad + len(refused), problems[0] if problems else "", "span")
 
 
 def _checked(payload: bytes, accepted: int, rejected: int, first: str, what: str) -> Checked:
@@ -588,6 +592,10 @@ def _worker_main(
             if "locked" in exc.what:
                 continue  # a reader holds it; try again
             events.put(("error", exc.message()))
+            time.sleep(1.0)
+            continue
+        except Exception as exc:  # a bug: the worker must outlive any one request's data
+            events.put(("error", f"error: {db}: storing spooled requests failed ({exc!r:.200})"))
             time.sleep(1.0)
             continue
         events.put(("batch", result))

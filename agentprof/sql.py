@@ -24,6 +24,10 @@ class Result:
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
+    def column(self, name: str) -> list[Any]:
+        i = self.columns.index(name)
+        return [row[i] for row in self.rows]
+
 
 @functools.cache
 def query_text(name: str) -> str:
@@ -62,6 +66,17 @@ def execute(
     """Run a statement for its effect."""
     with _registered(con, tables):
         _bind(con, name, params)
+
+
+def run_arrow(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> Any:
+    """Run a query and fetch its rows as one Arrow table, with DuckDB's column types (the
+    Python API reads results this way)."""
+    text = query_text(name)
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in text}
+    # A relation, not a cursor: DuckDB hands a relation's rows to Arrow without an extra copy.
+    return con.sql(text, params=used or None).to_arrow_table()
 
 
 def run(

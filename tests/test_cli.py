@@ -93,9 +93,10 @@ def test_ticks_table_shows_each_tick_with_cumulative_cost(three_runs):
     assert ran.exit_code == 0
     lines = [line.split() for line in ran.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert [line[0] for line in lines] == ["1", "2", "3", "4"]
-    assert (
-        "$0.3385" in ran.stdout
-    )  # the last cumulative cost: pydantic-ai's own sum of operation.cost
+    ledger = run_cli("ticks", run_id, "--db", three_runs, "--json").json()["ticks"]
+    # the last cumulative cost: pydantic-ai's own sum of operation.cost ($0.3385), to the cent
+    assert ledger[-1]["cumulative_cost_usd"] == pytest.approx(0.3385, abs=5e-5)
+    assert "$0.34" in ran.stdout
 
 
 def test_empty_database_says_so_and_exits_zero(db):

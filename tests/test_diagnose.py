@@ -436,8 +436,12 @@ def test_fleet_view_groups_by_bottleneck_and_ends_with_the_total(tmp_path: Path)
     ran = run_cli("diagnose", "--db", db, "--sort", "saving")
     assert ran.exit_code == 0, ran.stderr
     out = ran.stdout
-    assert out.index("long_inputs: 6 run(s)") < out.index("too_many_ticks: 2 run(s)")
-    assert out.index("too_many_ticks: 2 run(s)") < out.index("healthy:")
+    assert out.index("long_inputs: 6 runs") < out.index("too_many_ticks: 2 runs")
+    assert out.index("too_many_ticks: 2 runs") < out.index("healthy:")
+    # The headline comes first: where the money went, where the time went, the biggest lever.
+    assert out.startswith("$")
+    assert "Wall-clock" in out[: out.index("long_inputs: 6 runs")]
+    assert "Biggest lever: " in out[: out.index("long_inputs: 6 runs")]
     assert "bottleneck distribution" in out
     assert out.rstrip().splitlines()[-1].startswith("total achievable saving: $")
 

@@ -102,7 +102,7 @@ def test_failure_line_in_the_terminal_says_by_how_much(small_db):
         "FAIL ticks_per_run_max 3 > budget 2 [--max-ticks-per-run]: over by 1 (+50.0%); "
         "runs: 01c0ffee00000000"
     )
-    assert lines[1].startswith("FAIL wall_p95_ms 5,850 ms > budget 5,000 ms [--max-wall-p95]")
+    assert lines[1].startswith("FAIL wall_p95_ms 5.8 s > budget 5.0 s [--max-wall-p95]")
     assert "over by 850 ms (+17.0%)" in lines[1]
     assert "runs: 01c0ffee00000000" in lines[1]  # the 6000 ms run; 4500 is under 5 s
     assert "09c0ffee" not in lines[1]

@@ -692,3 +692,25 @@ def test_ingest_reads_a_collector_frame_that_starts_like_json_as_protobuf(tmp_pa
     out = ingest_json(tmp_path / "i.duckdb", path)
     assert (out["records"], out["records_skipped"], out["spans"]) == (1, 0, 1)
     assert stored_ids(tmp_path / "i.duckdb") == [(f"{9:032x}", f"{9:08x}{1:08x}")]
+
+
+def test_a_poisoned_span_is_refused_and_the_next_clean_request_is_stored(tmp_path):
+    # A token count of -2^63 once was acknowledged, stored, overflowed the derivation and killed
+    # the worker (issue 17): now it is refused with its reason, and serve goes on.
+    server = Server(tmp_path / "p.duckdb")
+    poison = ExportTraceServiceRequest.FromString(synthetic_request(1, 1))
+    for kv in poison.resource_spans[0].scope_spans[0].spans[0].attributes:
+        if kv.key == "gen_ai.usage.input_tokens":
+            kv.value.int_value = -(2**63)
+    status, _, reply = post(f"{server.url}/v1/traces", poison.SerializeToString())
+    assert status == 400
+    assert "gen_ai.usage.input_tokens '-9223372036854775808' is not a token count" in (
+        status_message(reply)
+    )
+    status, _, reply = post(f"{server.url}/v1/traces", synthetic_request(2, 3))
+    assert status == 200
+    assert ExportTraceServiceResponse.FromString(reply).partial_success.rejected_spans == 0
+    assert server.stop() == 0
+    assert "Traceback" not in server.stderr()
+    assert span_counts(tmp_path / "p.duckdb") == (3, 3)
+    assert [r["ticks"] for r in runs_json(tmp_path / "p.duckdb")] == [3]

@@ -40,6 +40,8 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
     run_cli("sessions", session_id, "--db", db, "--json")
     run_cli("quarantine", "--db", db, "--json")
     run_cli("diagnose", run_id, "--db", db, "--json")
+    run_cli("compare", run_id, run_id, "--db", db, "--json")
+    run_cli("spans", run_id, "--db", db, "--json")
     run_cli("report", "--db", db, "-o", db.parent / "report.html")
     run_cli("check", "--db", db, "--max-ticks-p95", "100")
     run_cli("usage", "--db", db, "--json")

@@ -30,6 +30,8 @@ CACHE_WRITE_1H = "agentprof.usage.cache_write_1h_tokens"
 RESULT_CHARS = "agentprof.tool.result_chars"
 # Characters a model call wrote (text, thinking, tool input), where the log keeps them.
 OUTPUT_CHARS = "agentprof.output_chars"
+# The project a coding-agent log worked in (its working directory, else its project folder).
+PROJECT = "agentprof.project"
 
 
 def stable_id(*parts: object, nbytes: int = 8) -> str:

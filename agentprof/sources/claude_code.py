@@ -148,6 +148,7 @@ class _Reader:
         self.turn_of: dict[str, str] = {}
         self.compacted: set[str] = set()
         self.meta_agent = _subagent_type(path)
+        self.cwd: str | None = None
 
     def trace_of(self, doc: dict[str, Any]) -> str:
         session = doc.get("sessionId")
@@ -171,6 +172,8 @@ class _Reader:
 
     def line(self, lineno: int, doc: dict[str, Any]) -> None:
         kind = doc.get("type")
+        if self.cwd is None and isinstance(doc.get("cwd"), str) and doc["cwd"]:
+            self.cwd = doc["cwd"]  # the first one: where the session started
         if kind == "assistant":
             self.assistant(lineno, doc)
         elif kind == "user":
@@ -325,6 +328,7 @@ class _Reader:
             "service_tier": usage.get("service_tier"),
             "speed": usage.get("speed"),
             "claude_code.version": doc.get("version"),
+            agentlog.PROJECT: _project(self.cwd, self.path),
             agentlog.SOURCE: SOURCE,
             # More tokens first (the final streamed line), then more lines seen.
             agentlog.RANK: total * 10_000 + min(m.lines, 9_999),
@@ -401,6 +405,18 @@ def _text_chars(content: Any) -> int | None:
             if isinstance(b, dict) and isinstance(b.get("text"), str)
         )
     return None
+
+
+def _project(cwd: str | None, path: Path) -> str:
+    """The session's working directory (where Claude Code started; a later `cd` does not move
+    the session), else the project folder the transcript sits in
+    (`projects/<folder>/<session>.jsonl`, subagents deeper under `<session>/`)."""
+    if cwd:
+        return cwd
+    for folder in path.parents:
+        if folder.parent.name == "projects":
+            return folder.name
+    return path.parent.name
 
 
 def _subagent_type(path: Path) -> str | None:

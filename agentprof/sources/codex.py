@@ -97,6 +97,7 @@ class _Reader:
         self.turn: str | None = None  # the running turn's run id (None: the thread's own id)
         self.next_turn_id: str | None = None  # Codex's id of the turn about to start
         self.compacted = False
+        self.cwd: str | None = None  # the working directory (agentprof.project)
 
     def line(self, lineno: int, doc: dict[str, Any]) -> None:
         kind = doc.get("type")
@@ -111,6 +112,7 @@ class _Reader:
         elif kind == "turn_context":
             if isinstance(payload.get("model"), str):
                 self.model = payload["model"]
+            self._cwd(payload)
             self._turn_id(payload)
         elif kind == "response_item":
             if ts is not None:
@@ -132,6 +134,11 @@ class _Reader:
         elif kind == "compacted":
             self.compacted = True
 
+    def _cwd(self, p: dict[str, Any]) -> None:
+        # The first one (session_meta's): where the thread started, as for Claude Code.
+        if self.cwd is None and isinstance(p.get("cwd"), str) and p["cwd"]:
+            self.cwd = p["cwd"]
+
     def _turn_id(self, p: dict[str, Any]) -> None:
         turn_id = p.get("turn_id")
         if isinstance(turn_id, str) and turn_id:
@@ -150,6 +157,7 @@ class _Reader:
         if isinstance(p.get("model_provider"), str):
             self.provider = p["model_provider"]
         self.version = p.get("cli_version") if isinstance(p.get("cli_version"), str) else None
+        self._cwd(p)
         source = p.get("source")
         spawn = source.get("subagent") if isinstance(source, dict) else None
         spawn = spawn.get("thread_spawn") if isinstance(spawn, dict) else None
@@ -235,6 +243,7 @@ class _Reader:
             "gen_ai.conversation.compacted": "true" if self.compacted else None,
             "codex.model_fallback": "true" if model is None else None,
             "codex.cli_version": self.version,
+            agentlog.PROJECT: self.cwd,
             agentlog.SOURCE: SOURCE,
             agentlog.RANK: 1,
         }

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import zstandard
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -44,6 +45,14 @@ class BrokenDocument(ValueError):
 def json_documents(data: bytes) -> Iterator[tuple[int, Any, str]]:
     """The JSON documents of a file holding one pretty-printed document or several back to back
     (not line-delimited): (line where it starts, document, its text). Raises BrokenDocument."""
+    try:  # the common case, one document: and orjson is the judge of what is JSON (see below)
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        leading = data[: len(data) - len(data.lstrip())]
+        yield 1 + leading.count(b"\n"), doc, data.decode("utf-8", "replace")
+        return
     text = data.decode("utf-8", "replace")
     decoder = json.JSONDecoder()
     pos = 0
@@ -52,13 +61,30 @@ def json_documents(data: bytes) -> Iterator[tuple[int, Any, str]]:
             pos += 1
         if pos >= len(text):
             return
+        line = text.count("\n", 0, pos) + 1
         try:
-            doc, end = decoder.raw_decode(text, pos)
+            _, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise BrokenDocument(
                 exc.lineno,
                 f"malformed JSON ({exc.msg}); rest of file skipped",
                 text[pos : pos + 200],
             ) from None
-        yield text.count("\n", 0, pos) + 1, doc, text[pos:end]
+        except RecursionError:
+            raise BrokenDocument(
+                line,
+                "malformed JSON (nested too deeply); rest of file skipped",
+                text[pos : pos + 200],
+            ) from None
+        # Python's decoder also takes NaN, Infinity, 1e400 and lone surrogates; the JSON-lines
+        # readers (orjson, DuckDB) do not, and every path must accept the same documents.
+        try:
+            doc = orjson.loads(text[pos:end].encode("utf-8", "surrogatepass"))
+        except orjson.JSONDecodeError as exc:
+            raise BrokenDocument(
+                line,
+                f"malformed JSON ({exc.args[0] if exc.args else exc}); rest of file skipped",
+                text[pos : pos + 200],
+            ) from None
+        yield line, doc, text[pos:end]
         pos = end

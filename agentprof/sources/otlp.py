@@ -20,7 +20,9 @@ import zstandard
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agentprof.sources import validate
 from agentprof.sources.io import ZSTD_MAGIC, BrokenDocument, json_documents
+from agentprof.sources.validate import INVALID
 
 BATCH_SPANS = 20_000
 
@@ -85,8 +87,56 @@ class SpanBatcher:
             return None
         cols: dict[str, Any] = self._cols
         self._cols = {name: [] for name in SPAN_SCHEMA.names}
-        cols["resource_attributes"] = _shared_maps(cols["resource_attributes"])
-        return pa.table(cols, schema=SPAN_SCHEMA)
+        try:
+            return _span_table(cols)
+        except _CONVERSION_ERRORS:
+            pass
+        # Some row holds a value Arrow cannot store (a lone surrogate, a number where text
+        # belongs, an integer past 64 bits): find it and store it as a tombstone that
+        # validate.span_problems quarantines with the reason, so the rest of the batch goes in.
+        rows = list(zip(*cols.values(), strict=True))
+        for i, row in enumerate(rows):
+            try:
+                _span_table({n: [v] for n, v in zip(SPAN_SCHEMA.names, row, strict=True)})
+            except _CONVERSION_ERRORS as exc:
+                rows[i] = tombstone(row[-1], f"{type(exc).__name__}: {str(exc)[:120]}")
+        columns = zip(*rows, strict=True)
+        return _span_table(
+            {name: list(col) for name, col in zip(SPAN_SCHEMA.names, columns, strict=True)}
+        )
+
+
+_CONVERSION_ERRORS = (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError)
+
+
+def tombstone(line: Any, reason: str) -> tuple[Any, ...]:
+    """A row that stands for a record Arrow could not hold; validation refuses it with `reason`."""
+    line = line if isinstance(line, int) and 0 <= line < _NS_LIMIT else 0
+    return (
+        "",
+        "",
+        None,
+        None,
+        0,
+        None,
+        None,
+        0,
+        None,
+        None,
+        None,
+        None,
+        [(INVALID, reason)],
+        None,
+        [],
+        [],
+        line,
+    )
+
+
+def _span_table(cols: dict[str, Any]) -> pa.Table:
+    cols = dict(cols)
+    cols["resource_attributes"] = _shared_maps(cols["resource_attributes"])
+    return pa.table(cols, schema=SPAN_SCHEMA)
 
 
 def _shared_maps(values: list[Any]) -> pa.DictionaryArray:
@@ -129,7 +179,7 @@ def _int(value: Any, what: str) -> int:
         raise BadSpan(f"{what} is missing")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadSpan(f"{what} {str(value)[:40]!r} is not an integer") from None
 
 
@@ -232,13 +282,15 @@ def _spans_from_json_request(
 ) -> int:
     """Add every span of one ExportTraceServiceRequest dict; returns how many were bad."""
     nbad = 0
-    for rs in doc.get("resourceSpans") or ():
-        resource = _attrs_json((rs.get("resource") or {}).get("attributes"))
+    for rs in _list(doc.get("resourceSpans"), "resourceSpans"):
+        resource = _attrs_json(_get(_get(rs, "resource"), "attributes"))
         service = next((v for k, v in resource if k == "service.name"), None)
-        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
-            scope = ss.get("scope") or ss.get("instrumentationLibrary") or {}
-            scope_name, scope_version = scope.get("name"), scope.get("version")
-            for span in ss.get("spans") or ():
+        scopes = _get(rs, "scopeSpans") or _get(rs, "instrumentationLibrarySpans")
+        for ss in _list(scopes, "scopeSpans"):
+            scope = _get(ss, "scope") or _get(ss, "instrumentationLibrary") or {}
+            scope_name = _opt_text(_get(scope, "name"), "scope name")
+            scope_version = _opt_text(_get(scope, "version"), "scope version")
+            for span in _list(_get(ss, "spans"), "spans"):
                 try:
                     batcher.add(
                         _json_span_row(span, resource, service, scope_name, scope_version, line)
@@ -246,7 +298,46 @@ def _spans_from_json_request(
                 except (BadSpan, TypeError, ValueError, AttributeError, KeyError) as exc:
                     nbad += 1
                     bad(line, f"bad span: {exc}", _excerpt(span))
+                except (OverflowError, RecursionError, UnicodeError) as exc:
+                    nbad += 1
+                    bad(line, f"bad span: {_why(exc)}", _excerpt(span))
     return nbad
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "text is not valid UTF-8 (a lone surrogate)"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return f"a number out of range ({exc})"
+
+
+def _get(obj: Any, key: str) -> Any:
+    """obj[key] when obj is an object, else a BadSpan naming the misplaced value."""
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        raise BadSpan(f"expected an object where {key} is, got a JSON {type(obj).__name__}")
+    return obj.get(key)
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadSpan(f"{what} is a JSON {type(value).__name__}, not an array")
+    return value
+
+
+def _opt_text(value: Any, what: str) -> str | None:
+    """A text field as DuckDB's native reader stores it: numbers and booleans as their JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _json_text(value)
+    raise BadSpan(f"{what} is a JSON {type(value).__name__}, not text")
 
 
 def _json_span_row(
@@ -264,7 +355,7 @@ def _json_span_row(
     status = span.get("status") or {}
     events = [
         (
-            str(e.get("name", "")),
+            _opt_text(e.get("name", ""), "event name") or "",
             _time(_int(e.get("timeUnixNano", 0), "event timeUnixNano"), "event timeUnixNano"),
             _attrs_json(e.get("attributes")),
         )
@@ -281,12 +372,12 @@ def _json_span_row(
         trace_id,
         span_id,
         parent_id,
-        span.get("name"),
+        _opt_text(span.get("name"), "name"),
         _enum(int(span.get("kind") or 0)),
         _time(_int(span.get("startTimeUnixNano"), "startTimeUnixNano"), "startTimeUnixNano"),
         _time(_int(span.get("endTimeUnixNano"), "endTimeUnixNano"), "endTimeUnixNano"),
         _enum(int(status.get("code") or 0)),
-        status.get("message") or None,
+        _opt_text(status.get("message"), "status message") or None,
         service,
         scope_name,
         scope_version,
@@ -303,8 +394,8 @@ def _excerpt(obj: Any, limit: int = 200) -> str:
         text = (
             obj.decode("utf-8", "replace") if isinstance(obj, bytes) else orjson.dumps(obj).decode()
         )
-    except TypeError:
-        text = repr(obj)
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(obj)[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
     return text[:limit]
 
 
@@ -335,7 +426,15 @@ def _add_document(doc: Any, line: int, batcher: SpanBatcher, bad: BadRecord) -> 
         bad(line, why, _excerpt(doc))
         return 1, 1
     before = batcher.count
-    nbad = _spans_from_json_request(doc, line, batcher, bad)
+    try:
+        nbad = _spans_from_json_request(doc, line, batcher, bad)
+    except (BadSpan, TypeError, ValueError, AttributeError, KeyError) as exc:
+        # the envelope around the spans has the wrong shape
+        bad(line, f"not an OTLP trace request: {exc}", _excerpt(doc))
+        return batcher.count - before + 1, 1
+    except (OverflowError, RecursionError, UnicodeError) as exc:
+        bad(line, f"not an OTLP trace request: {_why(exc)}", _excerpt(doc))
+        return batcher.count - before + 1, 1
     return batcher.count - before + nbad, nbad
 
 
@@ -460,6 +559,28 @@ def pb_span_problem(span: Any) -> str | None:
             _pb_id(lk.span_id, 8, "link span_id")
     except BadSpan as exc:
         return str(exc)
+    return _pb_range_problem(span)
+
+
+def _pb_range_problem(span: Any) -> str | None:
+    """The shared ranges of validate.py, for a protobuf span (serve acknowledges what is stored)."""
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    why = validate.time_problem("start time", start) or validate.time_problem("end time", end)
+    if why:
+        return why
+    if end < start:
+        return f"end time {end} is before start time {start}"
+    for e in span.events:
+        why = validate.time_problem("event time", e.time_unix_nano)
+        if why:
+            return why
+    for kv in span.attributes:
+        if kv.key in validate.TOKEN_KEYS:
+            why = validate.token_problem(kv.key, _pb_text(kv.value))
+        elif kv.key in validate.COST_KEYS:
+            why = validate.cost_problem(kv.key, _pb_text(kv.value))
+        if why:
+            return why
     return None
 
 

@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 
 from agentprof import sql
-from agentprof.sources import agentlog
+from agentprof.sources import agentlog, validate
 from agentprof.sources.otlp import BadRecord
 
 BUCKET_SCHEMA = pa.schema(
@@ -107,12 +107,50 @@ def _money(value: Any, what: str) -> float | None:
 
 
 def _ts(value: Any, what: str) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
-    ns = agentlog.iso_ns(value)
-    if ns is None:
-        raise BadBucket(f"{what} {str(value)[:40]!r} is not a time")
-    return datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None)
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        ns = agentlog.iso_ns(value)
+        if ns is not None:
+            return datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        pass
+    raise BadBucket(f"{what} {str(value)[:40]!r} is not a time in 1970..2200")
+
+
+_TEXT_FIELDS = [f.name for f in BUCKET_SCHEMA if pa.types.is_string(f.type)]
+
+
+def _check_row(row: dict[str, Any]) -> None:
+    """The shared ranges (validate.py) for a bucket: ids as text (a number is written as text),
+    counts whole and in 0..10^12, cost finite and >= 0, times in 1970..2200, end >= start."""
+    for name in _TEXT_FIELDS:
+        value = row.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            row[name] = str(value)
+        elif value is not None and not isinstance(value, str):
+            raise BadBucket(f"{name} {str(value)[:40]!r} is not text")
+        if isinstance(row[name], str):
+            try:
+                row[name].encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadBucket(f"{name} is not valid UTF-8 (a lone surrogate)") from None
+    for name in ("requests", *(n for n in row if n.endswith("_tokens"))):
+        value = row.get(name)
+        why = None if value is None else validate.token_problem(name, str(value))
+        if why:
+            raise BadBucket(why)
+    cost = row.get("cost_usd")
+    why = None if cost is None else validate.cost_problem("cost_usd", str(cost))
+    if why:
+        raise BadBucket(why)
+    for name in ("starting_at", "ending_at"):
+        ts = row.get(name)
+        if ts is not None and not 1970 <= ts.year < 2200:
+            raise BadBucket(f"{name} {ts.isoformat()} is outside 1970..2200")
+    if row["starting_at"] is not None and row["ending_at"] is not None:
+        if row["ending_at"] < row["starting_at"]:
+            raise BadBucket("bucket end is before its start")
 
 
 def _get(d: Any, *path: str) -> Any:
@@ -267,7 +305,8 @@ def load(
                     start = _ts(b.get("starting_at", b.get("start_time")), "bucket start")
                     end = _ts(b.get("ending_at", b.get("end_time")), "bucket end")
                     row = _bucket(kind, start, end, r)
-            except (BadBucket, AttributeError) as exc:
+                _check_row(row)
+            except (BadBucket, AttributeError, TypeError, ValueError, OverflowError) as exc:
                 nbad += 1
                 bad(line, f"bad {kind} record: {exc}", agentlog.excerpt(orjson.dumps(item)))
                 continue

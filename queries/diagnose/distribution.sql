@@ -1,6 +1,6 @@
 -- Bottleneck distribution
 -- Runs, cost and achievable saving per primary bottleneck (the saving of each run's primary lever;
--- secondary findings are not added, so a lever is never counted twice).
+-- secondary findings are not added, so a lever is never counted twice), the costliest class first.
 select
     v.bottleneck,
     count(*) as runs,
@@ -10,4 +10,4 @@ select
 from diag_verdicts v
 join diag_runs r using (run_id)
 group by v.bottleneck
-order by count(*) desc, v.bottleneck
+order by coalesce(sum(r.cost_usd), 0) desc, count(*) desc, v.bottleneck

@@ -1,12 +1,15 @@
 -- Diagnosis macros
--- How evidence sentences print numbers: USD with enough decimals to be non-zero for cheap runs,
--- milliseconds and tokens with thousands separators, shares as whole percentages. Temporary, so a
+-- How evidence sentences print numbers: USD as people read it, durations in ms/s/min/h, tokens
+-- with thousands separators, shares as whole percentages. Temporary, so a
 -- read-only database can be diagnosed.
+-- (the same rule as agentprof/units.py money(): cents at $1 and above, two significant digits
+-- below)
 create or replace temp macro usd_text(x) as case
     when x is null then 'an unknown amount (model not priced)'
-    when abs(x) >= 1 then format('${:,.2f}', x)
-    when abs(x) >= 0.01 then format('${:.3f}', x)
-    else format('${:.5f}', x)
+    when x = 0 then '$0'
+    when round(abs(x), 2) >= 1 then format('{}${:,.2f}', case when x < 0 then '-' else '' end, abs(x))
+    else format('{}${:.{}f}', case when x < 0 then '-' else '' end, abs(x),
+                least(greatest(1 - floor(log10(abs(x)))::int, 2), 8))
 end;
 create or replace temp macro tokens_text(x) as format('{:,}', x::bigint);
 create or replace temp macro pct_text(x) as format('{:.0f}%', 100 * x);

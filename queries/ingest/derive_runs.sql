@@ -15,6 +15,8 @@ with s as (
            span_status(status_code, a) as status,
            -- Local-log readers name their source (claude-code, codex, api-log); OTLP has none.
            a['agentprof.source'] as source,
+           -- the working directory (or project folder) a coding-agent log recorded
+           a['agentprof.project'] as project,
            coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']) as agent_name,
            a['traceloop.workflow.name'] as workflow_name,
            coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
@@ -31,7 +33,8 @@ bounds as (
                min_by(agent_name, start_ns) filter (where agent_name is not null),
                min_by(workflow_name, start_ns) filter (where workflow_name is not null)
            ) as agent,
-           min_by(session_id, start_ns) filter (where session_id is not null) as session_id
+           min_by(session_id, start_ns) filter (where session_id is not null) as session_id,
+           min_by(project, start_ns) filter (where project is not null) as project
     from s group by trace_id
 ),
 -- Spans whose parent is not in the trace (the parent lookup reads the stored ids, a narrower
@@ -95,7 +98,8 @@ select
     coalesce(sr.tool_serial_ns, 0) / 1e6 as tool_serial_ms,
     greatest((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0) - coalesce(sr.user_wait_ns, 0), 0) / 1e6 as harness_ms,
     r.status,
-    coalesce(sr.user_wait_ns, 0) / 1e6 as user_wait_ms
+    coalesce(sr.user_wait_ns, 0) / 1e6 as user_wait_ms,
+    b.project
 from bounds b
 left join roots r using (trace_id)
 left join unions u on u.run_id = b.trace_id

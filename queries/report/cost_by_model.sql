@@ -3,6 +3,9 @@
 -- p50/p95 tick latency, tokens by class and the token-weighted cache hit ratio (cache reads ÷ all
 -- input tokens; NULL when no tick of that model reported a cache count), cache reads ÷ cache writes
 -- and the break-even of that model's write premium (as in report/runs). Same filters as report/runs.
+-- ttft_p50/p95_ms and tpot_p50/p95_ms are the latency users feel (time to first token, time per
+-- output token after it; as in report/ticks) over the ticks whose source reported TTFT: NULL when
+-- none did, never 0.
 select
     t.model,
     count(*) as ticks,
@@ -11,6 +14,14 @@ select
     avg(t.cost_usd) as cost_per_tick_usd,
     quantile_cont(t.latency_ms, 0.5) as latency_p50_ms,
     quantile_cont(t.latency_ms, 0.95) as latency_p95_ms,
+    quantile_cont(t.ttft_ms, 0.5) as ttft_p50_ms,
+    quantile_cont(t.ttft_ms, 0.95) as ttft_p95_ms,
+    quantile_cont(case when t.ttft_ms is not null and t.output_tokens > 1
+                       then greatest(t.latency_ms - t.ttft_ms, 0) / (t.output_tokens - 1) end, 0.5)
+        as tpot_p50_ms,
+    quantile_cont(case when t.ttft_ms is not null and t.output_tokens > 1
+                       then greatest(t.latency_ms - t.ttft_ms, 0) / (t.output_tokens - 1) end, 0.95)
+        as tpot_p95_ms,
     sum(t.input_uncached_tokens) as input_uncached_tokens,
     sum(t.cache_read_tokens) as cache_read_tokens,
     case when count(t.cache_write_5m_tokens) + count(t.cache_write_1h_tokens) > 0

@@ -2,7 +2,8 @@
 -- One row for the selected runs: counts, tokens by class, cost, wall-clock and its split, and the
 -- fleet cache hit ratio (token-weighted: cache reads ÷ all input tokens; NULL when no tick reported
 -- a cache count), cache reads ÷ cache writes and the break-even of the write premium (as in
--- report/runs). cost_usd sums priced ticks; unpriced_runs counts runs with no priced tick at all.
+-- report/runs). cost_usd sums priced ticks; unpriced_runs counts runs with a tick that has no
+-- price (its cost is unknown, not zero).
 -- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent, as in report/runs.
 with sel as (
     select * from selected_runs($since, $until, $source, $agent)
@@ -21,8 +22,10 @@ t as (
     from tick_break_even() where run_id in (select run_id from sel)
 ),
 priced as (
-    select count(distinct run_id) as priced_runs
-    from ticks where cost_usd is not null and run_id in (select run_id from sel)
+    -- runs with at least one tick the price table did not know (a run without ticks has no cost
+    -- to miss)
+    select count(distinct run_id) as unpriced_runs
+    from ticks where cost_usd is null and run_id in (select run_id from sel)
 )
 select
     (select count(*) from sel) as runs,
@@ -33,7 +36,7 @@ select
     t.cache_write_tokens,
     t.output_tokens,
     t.cost_usd,
-    (select count(*) from sel) - priced.priced_runs as unpriced_runs,
+    priced.unpriced_runs,
     (select sum(wall_ms) from sel) as wall_ms,
     (select sum(model_ms) from sel) as model_ms,
     (select sum(tool_ms) from sel) as tool_ms,

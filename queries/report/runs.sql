@@ -10,6 +10,12 @@
 -- cost_usd sums the priced ticks; unpriced_ticks counts those with no price (their cost is unknown,
 -- not zero), and cost_usd is NULL when no tick is priced.
 -- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent; $sort picks the order.
+-- latency_band is the seeds' perceived-latency band of the run's wall-clock: < 100 ms
+-- instantaneous, 100-500 ms responsive, 0.5-2 s noticeable, 2-5 s frustrating, 5-10 s
+-- uncomfortable, >= 10 s broken (lower bound inclusive). Wall-clock, not the first tick's TTFT:
+-- a run ends when the model answers without calling a tool, so the user waits the whole turn for
+-- the answer, and the seeds' table places tool chains and deep research in these same bands.
+-- Time to first token is per tick (report/ticks ttft_ms). NULL when wall_ms is unknown.
 with t as (
     select
         run_id,
@@ -59,7 +65,14 @@ select
     t.cache_hit_ratio,
     t.cache_read_write_ratio,
     t.cache_break_even_ratio,
-    r.status
+    r.status,
+    case when r.wall_ms is null then null
+         when r.wall_ms < 100 then 'instantaneous'
+         when r.wall_ms < 500 then 'responsive'
+         when r.wall_ms < 2000 then 'noticeable'
+         when r.wall_ms < 5000 then 'frustrating'
+         when r.wall_ms < 10000 then 'uncomfortable'
+         else 'broken' end as latency_band
 from selected_runs($since, $until, $source, $agent) r
 left join t using (run_id)
 left join tc using (run_id)

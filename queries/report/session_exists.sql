@@ -3,4 +3,4 @@
 select distinct session_id from runs
 where session_id = $session_id or starts_with(session_id, $session_id)
 order by session_id
-limit 10
+limit 11

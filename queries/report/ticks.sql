@@ -3,12 +3,20 @@
 -- computed cost, and cumulative cost (the replay tax: each tick re-sends the conversation so far).
 -- cache_read_write_ratio is the tick's cache reads ÷ its cache writes (schema/024_cache_ratio_macro:
 -- NULL when the tick reported no cache count or wrote nothing).
+-- Latency as users feel it (the seeds' two numbers): ttft_ms is the time to the first streamed
+-- token, as the source reported it; decode_ms = latency - TTFT is the time the answer took to type
+-- out; tpot_ms = decode_ms / (output - 1) is the time per output token after the first (the
+-- first token arrives at TTFT). All three are NULL where the source has no TTFT (never 0), and
+-- tpot_ms is NULL when the tick produced at most one output token (nothing to divide).
 select
     tick,
     span_id,
     strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ') as started_at,
     latency_ms,
     ttft_ms,
+    case when ttft_ms is not null then greatest(latency_ms - ttft_ms, 0) end as decode_ms,
+    case when ttft_ms is not null and output_tokens > 1
+         then greatest(latency_ms - ttft_ms, 0) / (output_tokens - 1) end as tpot_ms,
     model,
     provider,
     status,

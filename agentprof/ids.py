@@ -1,0 +1,48 @@
+"""Short ids: each run or session id shown as its shortest prefix that no other id in the
+database shares (at least 8 characters), so two rows never read the same and any shown id can be
+pasted back into a command."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+
+import duckdb
+
+from agentprof import sql
+
+MIN_PREFIX = 8
+
+
+def unique_prefixes(
+    every_id: Iterable[str], wanted: Iterable[str], minimum: int = MIN_PREFIX
+) -> dict[str, str]:
+    """{id: its shortest unique prefix} for the `wanted` ids, unique among `every_id`."""
+    known = sorted(set(every_id))
+    out: dict[str, str] = {}
+    for ident in wanted:
+        if ident in out:
+            continue
+        i = bisect_left(known, ident)
+        # Only the sorted neighbours can share the longest prefix with it.
+        shared = 0
+        for j in (i - 1, i + 1) if i < len(known) and known[i] == ident else (i - 1, i):
+            if 0 <= j < len(known) and known[j] != ident:
+                shared = max(shared, _common(ident, known[j]))
+        out[ident] = ident[: max(minimum, shared + 1)]
+    return out
+
+
+def _common(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def short_ids(con: duckdb.DuckDBPyConnection, wanted: Iterable[str | None]) -> dict[str, str]:
+    """Shortest unique prefixes of `wanted` among every run and session id in the database."""
+    every = [str(r[0]) for r in sql.run(con, "report/all_ids").rows]
+    return unique_prefixes(every, (w for w in wanted if w))

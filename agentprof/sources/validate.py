@@ -1,0 +1,166 @@
+"""The one range check every span passes before it is stored, whichever reader (or DuckDB's native
+JSON-lines path) produced it: times between 1970 and 2200 with end >= start, token counts whole
+numbers in 0..10^12, costs finite and >= 0. A span outside is quarantined with its reason; values
+like these overflow or poison the derivation (a -2^63 token count once bricked a database)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# The attribute a row Arrow could not hold carries its reason in (otlp.SpanBatcher.take).
+INVALID = "agentprof.invalid"
+
+# 1970-01-01 .. 2200-01-01 in Unix nanoseconds.
+MIN_NS = 0
+MAX_NS = 7_258_118_400 * 1_000_000_000
+MAX_TOKENS = 10**12
+
+# Every attribute queries/ingest/derive_ticks.sql reads as a token count (tok(...)) or a reported
+# cost (num(...)); tests/test_validation.py checks this list against the query.
+TOKEN_KEYS = frozenset(
+    {
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+        "ai.usage.inputTokens",
+        "ai.usage.promptTokens",
+        "input_tokens",
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+        "ai.usage.inputTokenDetails.cacheReadTokens",
+        "ai.usage.cachedInputTokens",
+        "gen_ai.usage.details.cache_read_tokens",
+        "gen_ai.usage.cache_read_tokens",
+        "cache_read_tokens",
+        "llm.token_count.prompt_details.cache_input",
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+        "ai.usage.inputTokenDetails.cacheWriteTokens",
+        "gen_ai.usage.details.cache_write_tokens",
+        "gen_ai.usage.cache_write_tokens",
+        "cache_creation_tokens",
+        "agentprof.usage.cache_write_1h_tokens",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+        "ai.usage.outputTokens",
+        "ai.usage.completionTokens",
+        "output_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.reasoning_tokens",
+        "llm.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+        "ai.usage.outputTokenDetails.reasoningTokens",
+        "ai.usage.reasoningTokens",
+    }
+)
+COST_KEYS = frozenset({"operation.cost", "llm.cost.total", "cost_usd", "gen_ai.usage.cost"})
+
+# (row index, reason)
+Problem = tuple[int, str]
+
+
+def token_problem(key: str, text: str | None) -> str | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return f"attribute {key} {text[:40]!r} is not a token count"
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_TOKENS:
+        return f"attribute {key} {text[:40]!r} is not a token count (a whole number 0..10^12)"
+    return None
+
+
+def cost_problem(key: str, text: str | None) -> str | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return f"attribute {key} {text[:40]!r} is not a cost"
+    if not math.isfinite(value) or value < 0:
+        return f"attribute {key} {text[:40]!r} is not a cost (finite and >= 0)"
+    return None
+
+
+def time_problem(what: str, ns: int | None) -> str | None:
+    if ns is None:
+        return f"{what} is missing"
+    if not MIN_NS <= ns <= MAX_NS:
+        return f"{what} {ns} is outside 1970..2200"
+    return None
+
+
+def _rows_out_of_range(col: pa.ChunkedArray | pa.Array) -> list[int]:
+    bad = pc.or_kleene(pc.less(col, MIN_NS), pc.greater(col, MAX_NS))
+    return [i for i, flag in enumerate(bad.to_pylist()) if flag]
+
+
+def span_problems(table: pa.Table) -> list[Problem]:
+    """Why each span of `table` (at least start_ns, end_ns, attributes, events) cannot be stored,
+    in row order; the first reason per row."""
+    found: dict[int, str] = {}
+
+    def note(row: int, reason: str | None) -> None:
+        if reason and row not in found:
+            found[row] = reason
+
+    attrs = table.column("attributes").combine_chunks()
+    key_lists = pa.ListArray.from_arrays(attrs.offsets, attrs.keys)
+    keys = key_lists.flatten()
+    items = pa.ListArray.from_arrays(attrs.offsets, attrs.items).flatten()
+    if len(keys):
+        marks = pc.equal(keys, INVALID).to_pylist()
+        if any(marks):
+            parents = pc.list_parent_indices(key_lists).to_pylist()
+            for i, flag in enumerate(marks):
+                if flag:
+                    note(parents[i], items[i].as_py())
+    start, end = table.column("start_ns"), table.column("end_ns")
+    for name, col in (("start time", start), ("end time", end)):
+        for row in _rows_out_of_range(col):
+            note(row, time_problem(name, col[row].as_py()))
+    for row, flag in enumerate(pc.less(end, start).to_pylist()):
+        if flag:
+            note(row, f"end time {end[row].as_py()} is before start time {start[row].as_py()}")
+    events = table.column("events").combine_chunks()
+    if len(events.flatten()):
+        times = events.flatten().field("time_ns")  # flatten() respects a slice's offsets
+        parents = pc.list_parent_indices(events).to_pylist()
+        for i in _rows_out_of_range(times):
+            note(parents[i], time_problem("event time", times[i].as_py()))
+    if len(keys):
+        interesting = pc.is_in(keys, pa.array(sorted(TOKEN_KEYS | COST_KEYS))).to_pylist()
+        idx = [i for i, flag in enumerate(interesting) if flag]
+        if idx:
+            parents = pc.list_parent_indices(key_lists).to_pylist()
+            key_list, values = keys.take(idx).to_pylist(), items.take(idx).to_pylist()
+            for i, key, text in zip(idx, key_list, values, strict=True):
+                check = token_problem if key in TOKEN_KEYS else cost_problem
+                note(parents[i], check(key, text))
+    return sorted(found.items())
+
+
+def keep_valid(
+    table: pa.Table, bad: Callable[[int, str, str], None], excerpt: Callable[[int], str]
+) -> tuple[pa.Table, int]:
+    """`table` without the spans span_problems refuses (each reported to `bad` with its line), and
+    how many were refused."""
+    problems = span_problems(table)
+    if not problems:
+        return table, 0
+    lines = table.column("line")
+    for row, reason in problems:
+        line = lines[row].as_py()
+        bad(line if line is not None else 0, f"bad span: {reason}", excerpt(row))
+    mask = [True] * table.num_rows
+    for row, _ in problems:
+        mask[row] = False
+    return table.filter(pa.array(mask)), len(problems)
