@@ -24,7 +24,6 @@ from agentprof.ingest import pending_traces
 
 if TYPE_CHECKING:
     import duckdb
-    import polars as pl
 
 Time = datetime | str | None
 
@@ -34,7 +33,9 @@ def _time(value: Time) -> datetime | None:
     (the database stores naive UTC), as the CLI's --since/--until."""
     if value is None:
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    parsed = (
+        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    )
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
@@ -48,7 +49,7 @@ def _integers(table: pa.Table) -> pa.Table:
 
 class Database:
     """A read-only agentprof database. Methods return polars DataFrames, or Arrow tables with
-    `as_arrow=True` (polars is then not needed). Close it (or use `with`) to release the file."""
+    `as_arrow=True`. Close it (or use `with`) to release the file."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str) -> None:
         self._con = con
@@ -75,7 +76,7 @@ class Database:
     def _out(table: pa.Table, as_arrow: bool) -> Any:
         if as_arrow:
             return table
-        import polars as pl  # optional: `pip install agentprof[polars]`
+        import polars as pl  # imported on first use: the CLI never needs it
 
         return pl.from_arrow(table)
 

@@ -24,7 +24,7 @@ from agentprof.diagnose import (
     load_tool_rules,
 )
 from agentprof.errors import AgentprofError, ExitCode, InternalError, NotFoundError
-from agentprof.ingest import IngestSummary, expand_paths, ingest, pending_traces
+from agentprof.ingest import IngestSummary, ingest, pending_traces, scan_paths
 from agentprof.pricing import PriceBook, load_price_file
 
 app = typer.Typer(
@@ -63,7 +63,7 @@ SourceOption = Annotated[
 AgentOption = Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")]
 ProjectOption = Annotated[
     str | None,
-    typer.Option("--project", help="Only runs in this project (working directory, as shown)."),
+    typer.Option("--project", help="Only runs in this project (its whole path, as in --json)."),
 ]
 
 
@@ -126,13 +126,15 @@ def ingest_cmd(
 ) -> None:
     """Read OTLP trace exports (JSON, JSON lines, protobuf, Collector exports; .gz/.zst)."""
     try:
-        files = expand_paths(paths)
+        scan = scan_paths(paths)
         book = load_price_file(prices) if prices else PriceBook()
         con = store.connect(db, wait_s=wait)
     except AgentprofError as exc:
         _fail(exc)
     try:
-        summary = _with_progress(lambda cb: ingest(con, files, prices=book, progress=cb))
+        summary = _with_progress(
+            lambda cb: ingest(con, scan.files, prices=book, progress=cb, scan=scan)
+        )
     except AgentprofError as exc:
         _fail(exc)
     finally:
@@ -411,9 +413,13 @@ def sessions_cmd(
         if not result.rows:
             _err("no sessions in the database (run `agentprof ingest PATH` first)")
             return
-        cols: tuple[str, ...] = ("session_id", "source", "project", "turns", "subagent_runs",
-                                 "ticks", "cost_usd", "active_ms", "elapsed_ms", "started_at")  # fmt: skip
-        optional: tuple[str, ...] = ("project", "started_at", "subagent_runs", "source", "elapsed_ms")  # fmt: skip
+        cols: tuple[str, ...] = (
+            "session_id", "source", "project", "turns", "subagent_runs", "ticks", "cost_usd",
+            "active_ms", "elapsed_ms", "started_at",
+        )  # fmt: skip
+        optional: tuple[str, ...] = (
+            "project", "started_at", "subagent_runs", "source", "elapsed_ms",
+        )  # fmt: skip
         out.print(render.table(result, cols, width=out.width, drop_first=optional, short_ids=shown))
         return
     cols = ("run_id", "parent_run_id", "agent", "started_at", "ticks", "cost_usd", "wall_ms")
@@ -473,7 +479,15 @@ def quarantine_cmd(
         return
     out = render.console()
     for path, line, reason, _excerpt, _at in result.rows:
-        out.print(Text(render.safe(f"{path}:{line}: {reason}")))
+        out.print(Text(render.safe(f"{_shown_path(path)}:{line}: {reason}")))
+
+
+def _shown_path(path: str) -> str:
+    """A stored (absolute) path relative to the working directory when it lies below it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 @app.command("diagnose")
@@ -881,7 +895,7 @@ def check_cmd(
     else:
         out = render.console()
         for c in result.checks:
-            out.print(Text(render.safe(_check_line(c))), soft_wrap=True)
+            out.print(Text(render.safe(_check_line(c))))
     for note in result.notes:
         _err(f"note: {note}")
     failed = sum(not c.passed for c in result.checks)
@@ -986,7 +1000,6 @@ def _compare_result(rows: list[dict[str, Any]]) -> sql.Result:
 
 
 def _compare_runs(run_a: str, run_b: str, db: Path, json_out: bool, wait: float) -> None:
-    from agentprof import render_runs
     from agentprof.compare_runs import compare_runs
 
     con = _open_read(db, wait)
@@ -999,7 +1012,7 @@ def _compare_runs(run_a: str, run_b: str, db: Path, json_out: bool, wait: float)
         _print_json({"run_a": full_a, "run_b": full_b, **comparison.as_json()})
         return
     out = render.console()
-    for part in render_runs.run_comparison(comparison, out.width):
+    for part in render.run_comparison(comparison, out.width):
         out.print(part)
 
 
@@ -1013,7 +1026,7 @@ def spans_cmd(
     """The run's raw spans as a tree: name, duration, and the tick or tool call each became;
     `--json` gives every span in tree order with depth, parent and all its attributes, uncut
     (prompts and answers included)."""
-    from agentprof import render_runs, spans
+    from agentprof import spans
 
     con = _open_read(db, wait)
     try:
@@ -1026,7 +1039,7 @@ def spans_cmd(
         _print_json({"run_id": full_id, "spans_in_run": total, "spans": rows})
         return
     out = render.console()
-    for line in render_runs.span_tree(rows, full_id):
+    for line in render.span_tree(rows, full_id):
         out.print(line)
 
 
@@ -1157,8 +1170,8 @@ def _calendar(
     finally:
         con.close()
     if json_out:
-        head = {"timezone": query.params["timezone"]} if period != "blocks" else {}
-        _print_json({**head, "by": by, period: result.records()})
+        head = {"timezone": query.params["timezone"], "by": by} if period != "blocks" else {}
+        _print_json({**head, period: result.records()})
         return
     if not result.rows:
         _err("no ticks in the selection (run `agentprof ingest PATH` first, or widen the filters)")

@@ -6,17 +6,18 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 
+from agentprof import spans
 from agentprof.render import first_items, format_value, to_json
-from agentprof.units import plural
 from agentprof.report import Report, RunDetail, top_savings
 from agentprof.resources import data_dir
-from agentprof import spans
+from agentprof.units import plural
 
 # Token classes in stacking order (bottom first), with their CSS class and legend label.
 TOKEN_CLASSES = (
@@ -119,6 +120,7 @@ def tick_chart(detail: RunDetail) -> Chart:
                 ("cost", "cost_usd", t["cost_usd"]),
                 ("cumulative cost", "cost_usd", t["cumulative_cost_usd"]),
                 ("latency", "latency_ms", t["latency_ms"]),
+                ("time to first token", "ttft_ms", t.get("ttft_ms")),
                 ("cache hit", "cache_hit_ratio", t["cache_hit_ratio"]),
             ]
         )
@@ -166,6 +168,8 @@ def _clock(ms: float) -> str:
     s = round(ms / 1000)
     if ms < 1000:
         return f"{ms:.0f} ms" if ms else "0"
+    if ms < 60_000 and round(ms) % 1000:  # a sub-second gridline step: 1.5 s, not 2 s
+        return f"{ms / 1000:.1f} s"
     if s < 60:
         return f"{s} s"
     m, s = divmod(s, 60)
@@ -208,7 +212,7 @@ def _tool_lanes(tools: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[s
         by_name.items(),
         key=lambda kv: (-sum(c["duration_ms"] or 0 for c in kv[1]), -len(kv[1]), kv[0]),
     )
-    lanes = [(_short(name, 20), f"{name}: {len(calls)} call(s)", calls) for name, calls in ranked]
+    lanes = [(_short(name, 28), f"{name}: {len(calls)} call(s)", calls) for name, calls in ranked]
     if len(ranked) <= TIMELINE_LANES + 1:
         return lanes
     rest = ranked[TIMELINE_LANES:]
@@ -344,6 +348,7 @@ def timeline_chart(
                         ("model", "model", t["model"]),
                         ("start", "offset_ms", t["offset_ms"]),
                         ("latency", "latency_ms", t["latency_ms"]),
+                        ("time to first token", "ttft_ms", t.get("ttft_ms")),
                     ]
                 ),
                 "shapes": [bar(start, dur, y, LANE_H, "model")],
@@ -355,7 +360,15 @@ def timeline_chart(
             {"x": plot_x0 - 40, "y": _r(y + LANE_H - 3), "text": lane_label, "anchor": "end"}
         )
         chart.texts.append(  # the lane's call count, in a column of its own
-            {"x": plot_x0 - 6, "y": _r(y + LANE_H - 3), "text": f"{len(calls)}", "anchor": "end"}
+            {
+                "x": plot_x0 - 6,
+                "y": _r(y + LANE_H - 3),
+                # calls in view: the whole run, or the zoomed window
+                "text": str(
+                    sum(1 for c in calls if inside(c["offset_ms"] or 0, c["duration_ms"] or 0))
+                ),
+                "anchor": "end",
+            }
         )
         chart.lines.append(
             {
@@ -446,7 +459,9 @@ def timeline_chart(
         {
             "x": plot_x0 - 6,
             "y": _r(conc_y + 25),
-            "text": f"max {peak}" + (f" at {_clock(peak_at)}" if peak > 1 else ""),
+            "text": (f"max {peak}" + (f" at {_clock(peak_at)}" if peak > 1 else ""))
+            if peak
+            else "no tool calls",
             "anchor": "end",
         }
     )
@@ -630,6 +645,18 @@ def fleet_charts(report: Report) -> dict[str, Chart]:
     return charts
 
 
+# Control characters in trace text (ESC, BEL, CR …) show as `\x1b`-style escapes, as in the
+# terminal; newlines and tabs stay, since prompts are shown as preformatted text.
+_HTML_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(value: Any) -> str:
+    """Trace text with control characters made visible (autoescape still applies after)."""
+    if value is None:
+        return ""
+    return _HTML_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
 def _fmt(value: Any, column: str) -> str:
     return (
         format_value(column, value)
@@ -679,6 +706,7 @@ def environment() -> jinja2.Environment:
     env.filters["fmt"] = _fmt
     env.filters["header"] = _header
     env.filters["first_items"] = first_items
+    env.filters["visible"] = _visible
     env.filters["plural"] = plural
     env.tests["numeric_col"] = _numeric
     env.globals["TOKEN_CLASSES"] = TOKEN_CLASSES

@@ -6,9 +6,11 @@ every pending trace and prices them."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import os
+import stat
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -101,35 +103,103 @@ class IngestSummary:
 Progress = Callable[[int, int, int, int], None]
 
 
-def expand_paths(paths: Iterable[str]) -> list[Path]:
-    """Files, globs and folders (walked recursively, hidden entries skipped), in a stable order."""
+@dataclass
+class PathScan:
+    """What the command line named: the regular files to read, the paths that fail (named
+    explicitly but missing, or not a regular file) and what a folder walk skipped, with why."""
+
+    files: list[Path] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _not_regular(st: os.stat_result) -> str | None:
+    """Why a file is never read (a FIFO blocks, /dev/zero never ends), or None."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    for test, what in (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return f"{what}, not a regular file"
+    return "not a regular file"
+
+
+def _stat_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a regular file (following symlinks), or None."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop"
+        if path.is_symlink():
+            return "a dangling symlink (its target does not exist)"
+        return f"cannot read ({exc.strerror or exc})"
+    return _not_regular(st)
+
+
+def scan_paths(paths: Iterable[str]) -> PathScan:
+    """Files, globs and folders (walked recursively, hidden entries skipped), in a stable order.
+    Only regular files are read: anything else in a folder is skipped with a warning; named on
+    the command line (or matched by a glob) it is an error, and the other paths still go in."""
+    scan = PathScan()
     out: list[Path] = []
     for raw in paths:
         matches = sorted(glob.glob(raw, recursive=True)) if glob.has_magic(raw) else [raw]
         if not matches:
-            raise InputError(raw, "no file matches this pattern")
+            scan.errors.append(InputError(raw, "no file matches this pattern"))
+            continue
         for m in matches:
             p = Path(m)
             if p.is_dir():
-                for root, dirs, files in os.walk(p):
-                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                    out.extend(
-                        Path(root, f)
-                        for f in sorted(files)
-                        if not f.startswith(".") and f.lower().endswith(TRACE_SUFFIXES)
-                    )
-            elif p.exists():
-                out.append(p)
+                _walk(p, out, scan)
+                continue
+            if not p.exists() and not p.is_symlink():
+                scan.errors.append(InputError(str(p), "no such file or folder"))
+                continue
+            why = _stat_problem(p)
+            if why:
+                scan.errors.append(InputError(str(p), why))
             else:
-                raise InputError(str(p), "no such file or folder")
+                out.append(p)
     seen: set[Path] = set()
-    unique = []
     for p in out:
         key = p.resolve()
         if key not in seen:
             seen.add(key)
-            unique.append(p)
-    return unique
+            scan.files.append(p)
+    return scan
+
+
+def _walk(folder: Path, out: list[Path], scan: PathScan) -> None:
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename or str(folder)
+        scan.warnings.append(f"{where}: folder skipped: cannot read ({exc.strerror or exc})")
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            if f.startswith(".") or not f.lower().endswith(TRACE_SUFFIXES):
+                continue
+            p = Path(root, f)
+            why = _stat_problem(p)
+            if why:
+                scan.warnings.append(f"{p}: skipped: {why}")
+            else:
+                out.append(p)
+
+
+def expand_paths(paths: Iterable[str]) -> list[Path]:
+    """The regular files `paths` name; raises the first problem (see scan_paths)."""
+    scan = scan_paths(paths)
+    if scan.errors:
+        raise scan.errors[0]
+    return scan.files
 
 
 def _args_fingerprint(args: str | None) -> str | None:
@@ -228,10 +298,16 @@ def ingest(
     prices: PriceBook | None = None,
     progress: Progress | None = None,
     native_json: bool = True,
+    scan: PathScan | None = None,
 ) -> IngestSummary:
     """Ingest files (each whole or not at all), then derive every trace they touched.
-    `native_json=False` forces the Python decoder for JSON lines (tests compare the two paths)."""
+    `native_json=False` forces the Python decoder for JSON lines (tests compare the two paths).
+    `scan`: the paths scan_paths refused or skipped, reported in the summary."""
     summary = IngestSummary()
+    if scan is not None:
+        for error in scan.errors:
+            _failed(summary, error.where, error)
+        summary.warnings.extend(scan.warnings)
     try:
         return _ingest(con, paths, summary, prices, progress, native_json)
     except (KeyboardInterrupt, duckdb.InterruptException):
@@ -488,17 +564,20 @@ def _native_jsonl(
             or sql.run(con, "ingest/invalid_new_spans", params).rows[0][0]
             or _refused_spans(con, params)
         ):
-            con.rollback()
+            _rollback_if_open(con)
             return None
         sql.execute(con, "ingest/drop_stored_copies", params)
         sql.execute(con, "ingest/mark_pending_from_file", params)
+    except duckdb.InterruptException:
+        _rollback_if_open(con)
+        raise
     except duckdb.Error:
         # Malformed JSON, an over-long line, another signal or envelope: the Python decoder
         # reports it record by record.
-        con.rollback()
+        _rollback_if_open(con)
         return None
     except BaseException:
-        con.rollback()
+        _rollback_if_open(con)
         raise
     file.records = int(spans)
     with transaction(con, begin=False):
@@ -525,7 +604,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, begin: bool = True) -> Iterat
         yield
         con.commit()
     except BaseException:
-        con.rollback()
+        _rollback_if_open(con)
         raise
 
 
@@ -573,14 +652,17 @@ def derive_pending(con: duckdb.DuckDBPyConnection, book: PriceBook, summary: Ing
             sql.execute(con, "ingest/clear_pending")
         runs, ticks, tools = sql.run(con, "ingest/touched_counts").rows[0]
         con.commit()
+    except duckdb.InterruptException:
+        _rollback_if_open(con)
+        raise
     except duckdb.Error:
         # Stored values the derivation cannot take (a database written before validation
         # existed): derive trace by trace so one bad trace cannot brick the database.
-        con.rollback()
+        _rollback_if_open(con)
         _derive_one_by_one(con, book, summary)
         return
     except BaseException:
-        con.rollback()
+        _rollback_if_open(con)
         raise
     summary.runs, summary.ticks, summary.tool_calls = int(runs), int(ticks), int(tools)
 
@@ -601,8 +683,11 @@ def _derive_one_by_one(
             sql.execute(con, "ingest/clear_pending_trace", params)
             r, t, c = sql.run(con, "ingest/touched_counts").rows[0]
             con.commit()
+        except duckdb.InterruptException:
+            _rollback_if_open(con)
+            raise
         except duckdb.Error as exc:
-            con.rollback()
+            _rollback_if_open(con)
             reason = f"cannot derive trace {trace_id}: {_first_line(str(exc))}"
             with transaction(con):
                 sql.execute(
@@ -619,7 +704,7 @@ def _derive_one_by_one(
             summary.warnings.append(f"{reason}; its spans stay stored, see `agentprof quarantine`")
             continue
         except BaseException:
-            con.rollback()
+            _rollback_if_open(con)
             raise
         runs, ticks, tools = runs + int(r), ticks + int(t), tools + int(c)
     summary.runs, summary.ticks, summary.tool_calls = runs, ticks, tools

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import aiohttp.http_exceptions
 import orjson
 import pyarrow as pa
 from aiohttp import web
@@ -60,7 +62,7 @@ BATCH_BYTES = 64 << 20
 # magic). Protobuf parsers skip unknown fields, so the message is unchanged.
 _PB_GUARD = b"\xc0\x3e\x00"
 # grpc status codes carried in google.rpc.Status (the spec lets a server omit them).
-_GRPC_CODE = {400: 3, 413: 3, 415: 3, 429: 8, 500: 13, 503: 14}
+_GRPC_CODE = {400: 3, 408: 4, 413: 3, 415: 3, 429: 8, 500: 13, 503: 14}
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,21 @@ class Config:
     max_spool_bytes: int = 2 << 30  # acknowledged, not yet in the database: above it, 429
     seal_s: float = 0.5
     verbose: bool = False
+    # A connection that sends nothing (before its first request or between requests) is closed
+    # after idle_timeout_s; a body must arrive within body_timeout_s (else 408). Without them,
+    # idle or trickling clients hold a connection each for ever. AGENTPROF_SERVE_TIMEOUTS
+    # ("idle,body" seconds) overrides both, for tests and unusual networks.
+    idle_timeout_s: float = field(default_factory=lambda: _timeouts()[0])
+    body_timeout_s: float = field(default_factory=lambda: _timeouts()[1])
+
+
+def _timeouts() -> tuple[float, float]:
+    raw = os.environ.get("AGENTPROF_SERVE_TIMEOUTS", "")
+    try:
+        idle, body = (float(x) for x in raw.split(","))
+    except ValueError:
+        return 15.0, 60.0
+    return idle, body
 
 
 def default_spool(db: Path) -> Path:
@@ -110,6 +127,10 @@ class Checked:
     accepted: int
     rejected: int
     message: str = ""
+
+
+class _Disconnected(Exception):
+    """The client closed the connection before its body arrived: one log line, no answer."""
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -332,6 +353,9 @@ class Receiver:
                 content_type=reply_type,
                 headers=headers,
             )
+        except _Disconnected as exc:
+            self.log(f"serve: request {number} to {request.path}: {exc}")
+            return web.Response(status=400)  # nobody reads it
         except Exception:  # a bug: answer 500, keep serving, and say where
             self.log(
                 f"error: serve: request {number} to {request.path} failed:\n"
@@ -374,15 +398,26 @@ class Receiver:
             return check_traces(body, content_type)
         return check_logs(body, content_type)
 
-    @staticmethod
-    async def _read(request: web.Request, limit: int) -> bytes:
+    async def _read(self, request: web.Request, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise Refused(413, f"body is larger than {limit:,} bytes")
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.config.body_timeout_s):
+                async for chunk in request.content.iter_any():
+                    size += len(chunk)
+                    if size > limit:
+                        raise Refused(413, f"body is larger than {limit:,} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise Refused(
+                408, f"body not received within {self.config.body_timeout_s:g} s"
+            ) from None
+        except (
+            ConnectionError,
+            aiohttp.ClientPayloadError,
+            aiohttp.http_exceptions.HttpProcessingError,
+        ) as exc:
+            raise _Disconnected(f"client went away mid-body after {size:,} bytes ({exc})") from None
         return b"".join(chunks)
 
     def _check_room(self) -> None:
@@ -737,7 +772,11 @@ async def _serve(
         loop.add_signal_handler(sig, stopping.set)
     # auto_decompress off: aiohttp would inflate gzip without a size cap; gunzip() has one.
     runner = web.AppRunner(
-        receiver.app(), access_log=None, handle_signals=False, auto_decompress=False
+        receiver.app(),
+        access_log=None,
+        handle_signals=False,
+        auto_decompress=False,
+        keepalive_timeout=config.idle_timeout_s,
     )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)

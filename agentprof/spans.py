@@ -11,9 +11,9 @@ import duckdb
 from agentprof import sql
 
 # The report's bounds, so a page stays small whatever the traces hold (README: HTML report).
-HTML_MAX_SPANS = 40  # spans per run drawn; the rest are counted ("N more spans not shown")
-HTML_MESSAGE_CHARS = 600  # characters of a prompt, answer, tool argument or result shown
-HTML_VALUE_CHARS = 160  # characters of any other attribute value shown
+HTML_MAX_SPANS = 30  # spans per run drawn; the rest are counted ("N more spans not shown")
+HTML_MESSAGE_CHARS = 400  # characters of a prompt, answer, tool argument or result shown
+HTML_VALUE_CHARS = 120  # characters of any other attribute value shown
 MAX_NESTING = 32  # deeper spans are drawn at this depth (the page stays readable, jinja shallow)
 
 

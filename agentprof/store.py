@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -25,9 +26,13 @@ def default_db_path() -> str:
 def _config() -> dict[str, str | bool | int | float | list[str]]:
     # A bounded buffer pool keeps peak memory flat however large the input (DuckDB spills to
     # disk past it); insertion order is not needed and costs memory on large inserts.
+    # No extension is ever fetched or loaded behind the user's back: a --db that points at a
+    # SQLite file must fail with a message, not reach for the network.
     return {
         "memory_limit": os.environ.get("AGENTPROF_MEMORY_LIMIT", "1GB"),
         "preserve_insertion_order": "false",
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
     }
 
 
@@ -55,6 +60,10 @@ def connect(
         except duckdb.IOException as exc:
             text = str(exc)
             if not any(m in text for m in _LOCK_MARKERS):
+                if _is_sqlite(db):
+                    raise DatabaseError(
+                        str(db), "not a DuckDB database (it is a SQLite file)"
+                    ) from exc
                 raise DatabaseError(str(db), f"cannot open database ({_first_line(text)})") from exc
             if time.monotonic() >= deadline:
                 pid = re.search(r"PID (\d+)", text)
@@ -72,10 +81,18 @@ def connect(
             ) from exc
     try:
         _migrate(con, db, read_only=read_only)
-    except Exception:
+    except BaseException:
         con.close()
         raise
     return con
+
+
+def _is_sqlite(db: Path) -> bool:
+    try:
+        with open(db, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def _first_line(text: str) -> str:
@@ -101,11 +118,17 @@ def _migrate(con: duckdb.DuckDBPyConnection, db: Path, *, read_only: bool) -> No
             f"database schema version {current} is older than {target}",
             "run `agentprof ingest` once to upgrade it",
         )
+    # One transaction: interrupted (Ctrl-C, kill), the file keeps its old schema or none at all.
     con.begin()
-    for f in schema_files():
-        sql.execute(con, f"schema/{f.stem}")
-    sql.execute(con, "store/set_schema_version", {"version": target})
-    con.commit()
+    try:
+        for f in schema_files():
+            sql.execute(con, f"schema/{f.stem}")
+        sql.execute(con, "store/set_schema_version", {"version": target})
+        con.commit()
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.rollback()
+        raise
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection, db: Path) -> int | None:

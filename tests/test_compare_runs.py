@@ -120,9 +120,7 @@ def test_two_real_runs_compare_tick_by_tick_with_the_costs_of_their_own_ledgers(
         assert totals["wall_ms"][side] == pytest.approx(runs[rid]["wall_ms"])
         split = sum(totals[m][side] for m in ("model_ms", "tool_ms", "harness_ms"))
         assert split == pytest.approx(totals["wall_ms"][side])
-    assert totals["cost_usd"]["change"] == pytest.approx(
-        runs[b]["cost_usd"] - runs[a]["cost_usd"]
-    )
+    assert totals["cost_usd"]["change"] == pytest.approx(runs[b]["cost_usd"] - runs[a]["cost_usd"])
     assert totals["cost_usd"]["change"] < 0  # caching the prompt made the run cheaper
     # Same agent, same task: the same tools on every tick, so no divergence.
     assert doc["first_divergent_tick"] is None and doc["divergence"] is None

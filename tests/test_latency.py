@@ -4,6 +4,7 @@ seeds' perceived-latency band of its wall-clock (report/runs), per model TTFT an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,9 @@ def test_the_html_models_table_has_ttft_and_tpot_columns(db, tmp_path):
     for header in ("ttft p50", "ttft p95", "tpot p50", "tpot p95"):
         assert f">{header}</th>" in section
     assert 'data-v="525.25"' in section  # the TTFT p50 cell carries the raw number
+    # hovering a tick (ledger bar or timeline model call) gives its own time to first token
+    tips = re.findall(r"time to first token: ([^\n<]+)", out.read_text())
+    assert len(tips) == 2 * 2 and all(t != "—" for t in tips)
 
 
 STREAMING = REAL_OTLP / "openai_sdk_traceloop" / "streaming.otlp.json"

@@ -714,3 +714,40 @@ def test_a_poisoned_span_is_refused_and_the_next_clean_request_is_stored(tmp_pat
     assert "Traceback" not in server.stderr()
     assert span_counts(tmp_path / "p.duckdb") == (3, 3)
     assert [r["ticks"] for r in runs_json(tmp_path / "p.duckdb")] == [3]
+
+
+def _raw_connection(port: int) -> Any:
+    import socket
+
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def test_idle_and_slow_clients_are_timed_out_and_a_disconnect_is_one_log_line(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AGENTPROF_SERVE_TIMEOUTS", "1,1")
+    server = Server(tmp_path / "t.duckdb")
+    idle = _raw_connection(server.port)  # never sends a byte
+    slow = _raw_connection(server.port)  # sends a tenth of its body, then nothing
+    slow.sendall(
+        b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        b"Content-Length: 100\r\n\r\n" + b"\n" * 10
+    )
+    gone = _raw_connection(server.port)  # hangs up mid-body
+    gone.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+    gone.close()
+    started = time.monotonic()
+    assert idle.recv(100) == b""  # closed by the server
+    assert time.monotonic() - started < 8
+    reply = slow.recv(1000)
+    assert reply.startswith(b"HTTP/1.1 408 ")
+    assert b"body not received within 1 s" in reply
+    # And serve still answers.
+    assert post(f"{server.url}/v1/traces", synthetic_request(3, 1))[0] == 200
+    assert server.stop() == 0
+    log = server.stderr()
+    assert "Traceback" not in log
+    gone_lines = [line for line in log.splitlines() if "went away" in line]
+    assert len(gone_lines) == 1
+    assert gone_lines[0].startswith("serve: request ")
+    assert "client went away mid-body after 10 bytes" in gone_lines[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +93,15 @@ def test_spans_prints_an_indented_tree_with_the_ledger_role_of_each_span(real_ru
     lines = ran.stdout.splitlines()
     assert lines[0] == f"run {run_id}: {len(raw)} spans"
     assert lines[1].startswith("invoke_agent sql_agent · ")
-    assert re.match(r"  chat gpt-4\.1 · .* · tick 1 · gpt-4\.1 · [\d,]+ in / [\d,]+ out tokens$",
-                    lines[2])
+    assert re.match(
+        r"  chat gpt-4\.1 · .* · tick 1 · gpt-4\.1 · [\d,]+ in / [\d,]+ out tokens$", lines[2]
+    )
     assert re.match(r"  execute_tool run_sql · .* · tool run_sql \(tick 1\)", lines[3])
     assert len(lines) == 1 + len(raw)
 
 
 def _hostile_trace(tmp_path: Path, extra_spans: int = 0) -> Path:
-    long_prompt = "p" * 12_345
+    long_prompt = "h" * 6_000 + "m" * 345 + "t" * 6_000  # 12,345 characters
     spans_ = [
         span(TRACE, ROOT, HOSTILE, 0, 5000, gen_ai__operation__name="invoke_agent"),
         span(
@@ -116,6 +119,7 @@ def _hostile_trace(tmp_path: Path, extra_spans: int = 0) -> Path:
             gen_ai__input__messages=long_prompt,
             gen_ai__output__messages=HOSTILE,
             app__note=HOSTILE,
+            app__long="v" * 500,
         ),
     ]
     for i in range(extra_spans):
@@ -132,7 +136,8 @@ def test_hostile_span_text_prints_literally_in_the_terminal(db, tmp_path):
     doc = _spans_json(db, TRACE)
     assert doc["spans"][0]["name"] == HOSTILE  # JSON keeps the text as it was
     prompt = next(a for a in doc["spans"][1]["attributes"] if a["key"] == "gen_ai.input.messages")
-    assert prompt["value"] == "p" * 12_345 and prompt["chars"] == 12_345
+    assert prompt["value"] == "h" * 6_000 + "m" * 345 + "t" * 6_000
+    assert prompt["chars"] == 12_345 and prompt["tail"] is None
 
 
 def _report(db: Path, tmp_path: Path) -> str:
@@ -157,16 +162,29 @@ def test_the_report_draws_the_span_tree_escaped_with_long_values_cut_and_sized(d
     assert "span tree: 2 spans" in tree
     assert _span_count(tree) == 2
     assert "<script>" not in tree
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; [bold]x[/bold]" in tree
-    # the prompt: the first HTML_MESSAGE_CHARS characters, then its full size
-    shown = "p" * spans.HTML_MESSAGE_CHARS
-    assert f"<pre>{shown}<span class=\"cut\"> … (12,345 characters)</span></pre>" in tree
-    assert "p" * (spans.HTML_MESSAGE_CHARS + 1) not in tree
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; [bold]x[/bold] \\x1b[31mred\\x1b]0;title\\x07"
+        in tree
+    )
+    assert "\x1b" not in tree and "\x07" not in tree
+    # the prompt: its first and last HTML_MESSAGE_CHARS / 2 characters and its full size
+    half = spans.HTML_MESSAGE_CHARS // 2
+    note = '<span class="cut"> … (12,345 characters; the middle is not shown) … </span>'
+    assert f"<pre>{'h' * half}{note}{'t' * half}</pre>" in tree
+    assert "h" * (half + 1) not in tree and "t" * (half + 1) not in tree and "mmm" not in tree
+    # any other long value: its first HTML_VALUE_CHARS characters and its full size
+    shown = "v" * spans.HTML_VALUE_CHARS
+    assert f'<td>{shown}<span class="cut"> … (500 characters)</span></td>' in tree
+    assert "v" * (spans.HTML_VALUE_CHARS + 1) not in tree
     # the answer is short, so shown whole and with no size note
     assert "output · <code>gen_ai.output.messages</code>" in tree
     # the chat span is tick 1 of the ledger, nested inside the root span
-    assert re.search(r'<details class="span" open>\s*<summary>.*?</summary>.*?'
-                     r'<details class="span">\s*<summary><span class="sname">chat ', tree, re.S)
+    assert re.search(
+        r'<details class="span" open>\s*<summary>.*?</summary>.*?'
+        r'<details class="span">\s*<summary><span class="sname">chat ',
+        tree,
+        re.S,
+    )
     assert "tick 1 · claude-sonnet-4-5" in tree
 
 
@@ -208,3 +226,43 @@ def test_spans_of_an_unknown_run_is_a_user_error(db, tmp_path):
     ran = run_cli("spans", "nosuchrun", "--db", db)
     assert ran.exit_code == 1
     assert ran.stderr.startswith("error: nosuchrun: no such run")
+
+
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
+)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_chromium_parses_the_span_tree_as_nested_details_and_runs_no_trace_script(db, tmp_path):
+    ingest_json(db, _hostile_trace(tmp_path))
+    out = tmp_path / "report.html"
+    assert run_cli("report", "--db", db, "-o", out).exit_code == 0
+    assert CHROMIUM is not None
+    ran = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            out.as_uri(),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert not re.search(r"CONSOLE|Uncaught|SyntaxError|Refused to", ran.stderr), ran.stderr
+    tree = _span_tree_html(ran.stdout)
+    # the browser's own DOM: the chat span is a <details> inside the root span's <details>
+    chat = re.search(r'<details class="span">\s*<summary><span class="sname">chat ', tree)
+    assert chat is not None
+    before = tree[: chat.start()]
+    # open <details> around it: the span tree itself and the root span
+    assert before.count("<details") - before.count("</details>") == 2
+    assert '<details class="span" open="">' in before
+    assert "<script" not in tree
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; [bold]x[/bold]" in tree

@@ -45,6 +45,8 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
     run_cli("report", "--db", db, "-o", db.parent / "report.html")
     run_cli("check", "--db", db, "--max-ticks-p95", "100")
     run_cli("usage", "--db", db, "--json")
+    for calendar in ("daily", "monthly", "blocks"):
+        assert run_cli(calendar, "--db", db, "--json").exit_code == 0
     root = data_dir("queries")
     every = {str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.sql")}
     assert every - executed - RUN_IN_SERVE_WORKER == set()

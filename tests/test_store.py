@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from agentprof import sql, store
 from tests.conftest import FIXTURES, REAL_OTLP, ROOT, ingest_json, run_cli, runs_json
 
 TRACE = REAL_OTLP / "pydantic_ai/slow_tool.otlp.json"
@@ -159,3 +161,45 @@ def test_an_ingest_stopped_before_deriving_is_finished_by_the_next_one(db):
     assert again["files_unchanged"] == 1 and again["spans"] == 0 and again["runs"] == 1
     assert runs_json(db) == expected
     assert "unfinished ingest" not in run_cli("runs", "--db", db).stderr
+
+
+def test_a_sqlite_file_as_db_is_refused_without_reaching_for_an_extension(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "x.sqlite"
+    sqlite3.connect(path).execute("create table t(a)").connection.commit()
+    ran = run_cli("ingest", "--db", path, FIXTURES / "otlp" / "genai_current.json")
+    assert ran.exit_code == 1
+    assert ran.stderr.strip() == f"error: {path}: not a DuckDB database (it is a SQLite file)"
+
+
+def test_extension_autoload_and_autoinstall_are_off(db):
+    con = store.connect(db)
+    try:
+        settings = dict(
+            con.execute(
+                "select name, value from duckdb_settings() where name in "
+                "('autoinstall_known_extensions', 'autoload_known_extensions')"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+
+
+def test_schema_creation_interrupted_midway_leaves_no_half_schema(db, monkeypatch):
+    real = sql.execute
+
+    def execute(con, name, *args, **kwargs):
+        if name == "schema/010_macros":
+            raise KeyboardInterrupt
+        return real(con, name, *args, **kwargs)
+
+    monkeypatch.setattr(sql, "execute", execute)
+    with pytest.raises(KeyboardInterrupt):
+        store.connect(db)
+    monkeypatch.undo()
+    con = duckdb.connect(str(db))
+    assert con.execute("select count(*) from duckdb_tables()").fetchone() == (0,)
+    con.close()
+    store.connect(db).close()  # and the next command creates it whole

@@ -178,8 +178,37 @@ class _Reader:
             self.assistant(lineno, doc)
         elif kind == "user":
             self.user(lineno, doc)
+        elif kind == "progress":
+            self.progress(lineno, doc)
 
-    def assistant(self, lineno: int, doc: dict[str, Any]) -> None:
+    def progress(self, lineno: int, doc: dict[str, Any]) -> None:
+        """A subagent's messages as its parent transcript echoes them (`agent_progress`, 2.1.x).
+        The subagent's own transcript holds the same API responses under the same (message.id,
+        requestId) and wins when both are read (an echo ranks below any transcript line); the
+        echo counts the calls whose transcript is missing, as ccusage's daily report does."""
+        data = doc.get("data")
+        inner = data.get("message") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("type") != "agent_progress":
+            return
+        agent_id = data.get("agentId")
+        if not isinstance(inner, dict) or not isinstance(agent_id, str) or not agent_id:
+            return
+        echo = {
+            **inner,
+            "sessionId": doc.get("sessionId"),
+            "isSidechain": True,
+            "agentId": agent_id,
+        }
+        echo.setdefault("timestamp", doc.get("timestamp"))
+        try:
+            if inner.get("type") == "assistant":
+                self.assistant(lineno, echo, echo=True)
+            elif inner.get("type") == "user":
+                self.user(lineno, echo)
+        except BadLine:
+            return  # an unreadable echo costs nothing: the subagent's transcript has the record
+
+    def assistant(self, lineno: int, doc: dict[str, Any], echo: bool = False) -> None:
         msg = doc.get("message")
         if not isinstance(msg, dict):
             raise BadLine("assistant record without a message object")
@@ -215,10 +244,10 @@ class _Reader:
             self.messages[(trace, key)] = m
         elif rank >= m.best_rank:
             m.best, m.best_rank, m.best_line = doc, rank, lineno
-        m.lines += 1
+        m.lines += 0 if echo else 1  # an echo's rank stays below any transcript copy's
         m.end_ns = max(m.end_ns, ts)
         m.output_chars += _content_chars(msg.get("content"))
-        for block in msg.get("content") or ():
+        for block in () if echo else msg.get("content") or ():
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 tool_id = block.get("id")
                 if not isinstance(tool_id, str) or (trace, tool_id) in self.tools:

@@ -99,11 +99,22 @@ class SpanBatcher:
             try:
                 _span_table({n: [v] for n, v in zip(SPAN_SCHEMA.names, row, strict=True)})
             except _CONVERSION_ERRORS as exc:
-                rows[i] = tombstone(row[-1], f"{type(exc).__name__}: {str(exc)[:120]}")
+                rows[i] = tombstone(row[-1], _row_problem(row) or _why(exc))
         columns = zip(*rows, strict=True)
         return _span_table(
             {name: list(col) for name, col in zip(SPAN_SCHEMA.names, columns, strict=True)}
         )
+
+
+def _row_problem(row: tuple[Any, ...]) -> str | None:
+    """A time past int64 (a log's year 9999) named as the time it is."""
+    start, end = row[SPAN_SCHEMA.names.index("start_ns")], row[SPAN_SCHEMA.names.index("end_ns")]
+    for what, ns in (("start time", start), ("end time", end)):
+        if isinstance(ns, int):
+            why = validate.time_problem(what, ns)
+            if why:
+                return why
+    return None
 
 
 _CONVERSION_ERRORS = (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError)
@@ -189,7 +200,7 @@ _NS_LIMIT = 1 << 63
 def _time(value: int, what: str) -> int:
     """A Unix-nanosecond time as stored (int64): later than 2262 or negative is not a time."""
     if not 0 <= value < _NS_LIMIT:
-        raise BadSpan(f"{what} {value} is out of range")
+        raise BadSpan(f"{what} {value} is outside 1970..2200")
     return value
 
 
@@ -305,11 +316,14 @@ def _spans_from_json_request(
 
 
 def _why(exc: BaseException) -> str:
+    """A value Python could read but the store cannot hold, in words."""
     if isinstance(exc, UnicodeError):
         return "text is not valid UTF-8 (a lone surrogate)"
     if isinstance(exc, RecursionError):
         return "nested too deeply"
-    return f"a number out of range ({exc})"
+    if isinstance(exc, OverflowError):
+        return f"a number out of range ({exc})"
+    return f"a value of the wrong type ({str(exc)[:120]})"
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -442,12 +456,25 @@ def read_json(stream: IO[bytes], bad: BadRecord) -> Batches:
     """OTLP/JSON: JSON lines (the Collector's file exporter), one document, or several
     concatenated. Yields (batch, records, bad_records) increments."""
     first = stream.readline()
-    try:
-        orjson.loads(first)
-    except orjson.JSONDecodeError:
-        yield from _json_documents(first + stream.read(), bad)
-    else:
+    if _whole_line(first):
         yield from _json_lines(itertools.chain([first], stream), bad)
+    else:
+        yield from _json_documents(first + stream.read(), bad)
+
+
+def _whole_line(line: bytes) -> bool:
+    """Whether the first line is a document of its own: JSON lines. Python's decoder also takes a
+    line orjson refuses (NaN, a lone surrogate): then that line alone is bad, not the file."""
+    try:
+        orjson.loads(line)
+        return True
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        json.loads(line.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _json_lines(lines: Iterable[bytes], bad: BadRecord) -> Batches:

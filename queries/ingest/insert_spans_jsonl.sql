@@ -27,12 +27,16 @@ with docs as (
             }]
         }],
         "instrumentationLibrarySpans": "JSON"
-    }]}') as d
+    }]}') as d,
+        -- 64 containers opened in a row (keys aside): possibly deeper than the Python decoder's
+        -- limit (1,024 levels, orjson's), so that decoder judges the file.
+        regexp_matches(j, '[\[{](\s*("[^"]*"\s*:\s*)?[\[{]){63}') as deep
     from read_json_objects($path, format = 'newline_delimited', compression = $compression) t(j)
 ),
 requests as (
     -- Shaping the whole line at once, not json_extract first: that would print and re-parse it.
-    select case when d.resourceSpans is null
+    select case when deep then error('nested deeper than the Python decoder reads')
+                when d.resourceSpans is null
                   or list_bool_or(list_transform(d.resourceSpans, lambda r: r.instrumentationLibrarySpans is not null))
                 then error('not an OTLP trace request in the current envelope')
                 else d.resourceSpans end as rss

@@ -8,24 +8,37 @@
 -- in daily), cost_usd (NULL when no tick is priced) and the models used. The blocks are built
 -- from the ticks of the selected runs (--since/--until on the run's start, --source, --agent)
 -- and $project; ticks are counted at their started_at (UTC).
-with recursive t as (
+with recursive t as materialized (
     select t.*, r.session_id
     from ticks t
     join selected_runs($since, $until, $source, $agent) r using (run_id)
     where t.started_at is not null
       and ($project is null or r.project = $project)
 ),
--- One row per block start; each step finds the first tick past the current block's 5 hours.
-starts(block_start) as (
-    select date_trunc('hour', min(started_at)) from t having count(*) > 0
+-- One row per block: its first tick and its start; each step finds the first tick past the
+-- current block's 5 hours. Ticks join the block whose first tick is the latest at or before
+-- theirs (not by the floored start: a tick exactly 5 h after a block's start stays in it even
+-- when the next block, floored, starts at that same instant).
+-- The steps read one row per hour with activity rather than every tick: block starts and ends
+-- fall on the hour, so the first tick past an end is the first tick of the end's hour that is
+-- later than the hour itself, or else the first tick of a later hour.
+hours as materialized (
+    select date_trunc('hour', started_at) as hour, min(started_at) as first_at,
+        min(started_at) filter (where started_at > date_trunc('hour', started_at)) as first_after_at
+    from t group by all
+),
+starts(first_at, block_start) as (
+    select min(first_at), date_trunc('hour', min(first_at)) from hours having count(*) > 0
     union all
-    select (select date_trunc('hour', min(t.started_at)) from t
-            where t.started_at > s.block_start + interval 5 hour)
-    from starts s
-    where s.block_start is not null
+    select n.first_at, date_trunc('hour', n.first_at)
+    from starts s,
+    lateral (select min(case when h.hour = s.block_start + interval 5 hour then h.first_after_at
+                             else h.first_at end) as first_at
+             from hours h where h.hour >= s.block_start + interval 5 hour) n
+    where n.first_at is not null
 ),
 blocks as (
-    select block_start from starts where block_start is not null
+    select first_at, block_start from starts
 )
 select
     strftime(b.block_start, '%Y-%m-%dT%H:%M:%SZ') as started_at,
@@ -45,6 +58,6 @@ select
     count(*) filter (where t.cost_usd is null) as unpriced_ticks,
     coalesce(string_agg(distinct t.model, ',' order by t.model), '') as models
 from t
-asof join blocks b on t.started_at >= b.block_start
+asof join blocks b on t.started_at >= b.first_at
 group by b.block_start
 order by b.block_start

@@ -10,8 +10,10 @@ select
     t.model,
     count(*) as ticks,
     count(distinct t.run_id) as runs,
-    sum(t.cost_usd) as cost_usd,
-    avg(t.cost_usd) as cost_per_tick_usd,
+    -- summed in a fixed order: float addition in whatever order the join produced rows gave
+    -- results that differed in the last digit from one run to the next
+    sum(t.cost_usd order by t.run_id, t.tick) as cost_usd,
+    avg(t.cost_usd order by t.run_id, t.tick) as cost_per_tick_usd,
     quantile_cont(t.latency_ms, 0.5) as latency_p50_ms,
     quantile_cont(t.latency_ms, 0.95) as latency_p95_ms,
     quantile_cont(t.ttft_ms, 0.5) as ttft_p50_ms,

@@ -66,6 +66,7 @@ select
     t.cache_read_write_ratio,
     t.cache_break_even_ratio,
     r.status,
+    r.project,
     case when r.wall_ms is null then null
          when r.wall_ms < 100 then 'instantaneous'
          when r.wall_ms < 500 then 'responsive'

@@ -7,13 +7,15 @@
 -- at depth 0 with detached = true, so every span appears once.
 -- $max_spans caps the spans per run (NULL: all; spans_in_run says how many there are): the first
 -- ones in tree order, so every shown span's parent is shown too.
--- attributes: [{key, kind, chars, value}], inputs first, then outputs, then the other attributes,
+-- attributes: [{key, kind, chars, value, tail}], inputs first, then outputs, then the other attributes,
 -- then span events (key "event NAME: ATTRIBUTE"; events without attributes are counted per name).
 -- kind is input (prompts, tool arguments) or output (answers, tool results) for the keys that hold
 -- what a model or tool was given or gave back (the dialects of FORMATS.md §2-§3, listed in
 -- message_keys below as glob patterns), else attribute or event. chars is the value's full
--- length in characters; value is cut to $message_chars (inputs and outputs) or $value_chars
--- (everything else) characters, NULL meaning uncut.
+-- length in characters. A value longer than $value_chars is cut to its first $value_chars
+-- characters; an input or output longer than $message_chars keeps its first and its last
+-- $message_chars / 2 (value and tail), because a conversation replayed every tick starts the same
+-- way each time and what is new is at its end. NULL bounds (and tail NULL) mean uncut.
 with recursive
 message_keys(pattern, kind) as (
     values
@@ -114,11 +116,15 @@ attr_lists as (
                'chars': length(value),
                'value': case
                    when value is null then null
-                   when kind in ('input', 'output') and $message_chars is not null
-                       then left(value, $message_chars)
-                   when kind not in ('input', 'output') and $value_chars is not null
+                   when kind in ('input', 'output') and length(value) > $message_chars
+                       then left(value, $message_chars // 2)
+                   when kind not in ('input', 'output') and length(value) > $value_chars
                        then left(value, $value_chars)
-                   else value end
+                   else value end,
+               'tail': case
+                   when kind in ('input', 'output') and length(value) > $message_chars
+                       then right(value, $message_chars - $message_chars // 2)
+                   end
            } order by case kind when 'input' then 1 when 'output' then 2
                                 when 'attribute' then 3 else 4 end, key, value) as attributes
     from every_attr

@@ -1,13 +1,14 @@
 -- Tick ledger
 -- The per-tick rows the report draws, for every run in $run_ids at once: start offset from the
--- run's start, latency, disjoint token buckets, cost and cumulative cost (the replay tax), and the
--- tick's own cache hit ratio (cache reads ÷ the tick's input tokens; NULL when the tick reported no
--- cache count). Order: run, tick.
+-- run's start, latency (and time to first token where the source reported it), disjoint token
+-- buckets, cost and cumulative cost (the replay tax), and the tick's own cache hit ratio (cache
+-- reads ÷ the tick's input tokens; NULL when the tick reported no cache count). Order: run, tick.
 select
     t.run_id,
     t.tick,
     (t.start_ns - epoch_ns(r.started_at)) / 1e6 as offset_ms,
     t.latency_ms,
+    t.ttft_ms,
     t.model,
     t.status,
     t.input_uncached_tokens,
