@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB ?= demo.duckdb
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint wheel-check bench clean
+.PHONY: demo test lint wheel-check bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ wheel-check: $(STAMP)
 	cd /tmp && /tmp/agentprof-wheel-check/bin/agentprof ingest --db /tmp/agentprof-wheel-check/w.duckdb $(CURDIR)/fixtures/otlp/genai_current.json
 	cd /tmp && /tmp/agentprof-wheel-check/bin/agentprof runs --db /tmp/agentprof-wheel-check/w.duckdb --json | grep -q '"ticks"'
 	@echo "wheel-check: ok"
+
+# A longer mutation campaign than the one in `make test` (tests/test_fuzz.py); the inputs of a
+# failing batch are kept in fuzz-failures/. FUZZ_CASES and FUZZ_SEED pick its size and seed.
+FUZZ_CASES ?= 20000
+FUZZ_SEED ?= 1
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz_ingest --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --budget 3600 --keep fuzz-failures
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py

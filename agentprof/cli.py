@@ -977,7 +977,14 @@ def compare_cmd(
         _print_json({"old": str(old), "new": str(new), **comparison.as_json()})
         return
     out = render.console()
-    out.print(render.table(_compare_result(comparison.metric_rows()), title=f"{old} → {new}"))
+    out.print(
+        render.table(
+            _compare_result(comparison.metric_rows()),
+            title=f"{old} → {new}",
+            width=out.width,
+            drop_first=("change",),
+        )
+    )
     rows = comparison.bottleneck_rows()
     if rows:
         table = sql.Result("bottlenecks", list(rows[0]), [tuple(r.values()) for r in rows])
@@ -1254,4 +1261,9 @@ def blocks_cmd(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        # Ctrl-C outside an ingest (which names the file it stopped): one line, no traceback.
+        sys.stderr.write("interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))

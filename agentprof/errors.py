@@ -58,7 +58,7 @@ class Interrupted(AgentprofError):
     exit_code = ExitCode.INTERRUPTED
 
     def message(self) -> str:
-        if not self.where:
+        if not self.where:  # between files, or while deriving: the next run finishes it
             return "interrupted; run the same command again to finish"
         return (
             f"interrupted: nothing of {self.where} was stored; run the same command again to finish"

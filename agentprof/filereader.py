@@ -80,10 +80,8 @@ def read_spans(
 
 def _span_excerpt(table: pa.Table) -> Callable[[int], str]:
     def excerpt(row: int) -> str:
-        name = table.column("name")[row].as_py()
-        return f"{table.column('trace_id')[row].as_py()}/{table.column('span_id')[row].as_py()} {name}"[
-            :200
-        ]
+        ids = f"{table.column('trace_id')[row].as_py()}/{table.column('span_id')[row].as_py()}"
+        return f"{ids} {table.column('name')[row].as_py()}"[:200]
 
     return excerpt
 

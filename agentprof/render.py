@@ -118,7 +118,7 @@ def table(
     title: str | None = None,
     *,
     width: int | None = None,
-    drop_first: Sequence[str] = (),
+    drop_first: Sequence[str | tuple[str, ...]] = (),
     short_ids: Mapping[str, str] | None = None,
 ) -> Table:
     """A rich table of `columns`; with `width`, optional columns are dropped (in `drop_first`
@@ -132,11 +132,12 @@ def table(
         def fits() -> bool:
             return Measurement.get(probe, probe.options, built).maximum <= width
 
-        for c in drop_first:
+        for c in drop_first:  # a column, or a tuple of columns that go together
             if fits():
                 break
-            if c in cols:
-                cols.remove(c)
+            group = [g for g in (c if isinstance(c, tuple) else (c,)) if g in cols]
+            if group:
+                cols = [col for col in cols if col not in group]
                 built = _build(result, cols, title, short_ids)
         if not fits():  # last resort: times without the year, long words may fold
             built = _build(result, cols, title, short_ids, compact=True)
@@ -583,15 +584,11 @@ TICK_COLUMNS = (
     "diverges",
 )
 # Dropped first on a narrow terminal; tick, cost and tools explain the comparison.
-TICK_OPTIONAL = (
-    "a_cache_write_tokens",
-    "b_cache_write_tokens",
-    "a_output_tokens",
-    "b_output_tokens",
-    "a_cache_read_tokens",
-    "b_cache_read_tokens",
-    "a_input_tokens",
-    "b_input_tokens",
+TICK_OPTIONAL = (  # A and B go together
+    ("a_cache_write_tokens", "b_cache_write_tokens"),
+    ("a_output_tokens", "b_output_tokens"),
+    ("a_cache_read_tokens", "b_cache_read_tokens"),
+    ("a_input_tokens", "b_input_tokens"),
 )
 
 

@@ -347,12 +347,15 @@ class Receiver:
             if exc.status == 400:
                 self._quarantine(request.path, number, exc.reason)
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-            return web.Response(
+            response = web.Response(
                 status=exc.status,
                 body=_status_body(reply_type, exc.status, exc.reason),
                 content_type=reply_type,
                 headers=headers,
             )
+            if exc.status == 408:
+                response.force_close()  # the rest of a trickling body is not worth waiting for
+            return response
         except _Disconnected as exc:
             self.log(f"serve: request {number} to {request.path}: {exc}")
             return web.Response(status=400)  # nobody reads it
@@ -777,6 +780,8 @@ async def _serve(
         handle_signals=False,
         auto_decompress=False,
         keepalive_timeout=config.idle_timeout_s,
+        # After an early answer (408, 413, 415) the rest of the body is drained this long at most.
+        lingering_time=min(2.0, config.body_timeout_s),
     )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)

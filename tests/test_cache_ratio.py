@@ -338,12 +338,12 @@ def test_every_spotter_run_has_a_ratio_and_the_fleet_matches_ccusage(db: Path) -
         ).fetchone() or (0, 0)
     finally:
         con.close()
-    # ccusage's totals for this folder (tests/test_claude_code.py ORACLE): cache read
-    # 77,328,535, cache write 2,065,675.
-    assert fleet["cache_read_write_ratio"] == pytest.approx(77_328_535 / 2_065_675)
+    # ccusage's `daily` totals for this folder (tests/test_claude_code.py ORACLE): cache read
+    # 77,423,878, cache write 2,079,960.
+    assert fleet["cache_read_write_ratio"] == pytest.approx(77_423_878 / 2_079_960)
     # Every model here is Anthropic's (1.25× / 2× / 0.1× input), so the fleet's break-even is
     # the token-weighted mean of 0.25 ÷ 0.9 and 1.0 ÷ 0.9.
-    assert w5 + w1h == 2_065_675
+    assert w5 + w1h == 2_079_960
     assert fleet["cache_break_even_ratio"] == pytest.approx(
         (w5 * BREAK_EVEN_5M + w1h * BREAK_EVEN_1H) / (w5 + w1h)
     )

@@ -119,7 +119,10 @@ def test_quarantine_lists_skipped_records_with_path_and_line(db):
     bad = FIXTURES / "bad" / "one_bad_line.jsonl"
     run_cli("ingest", "--db", db, bad)
     ran = run_cli("quarantine", "--db", db)
-    assert ran.stdout.startswith(f"{bad}:3: malformed JSON")
+    # Shown relative to the working directory (the repository root here); --json keeps it whole.
+    assert ran.stdout.startswith("fixtures/bad/one_bad_line.jsonl:3: malformed JSON")
+    stored = run_cli("quarantine", "--db", db, "--json").json()["quarantine"][0]["path"]
+    assert stored == str(bad)
 
 
 def test_version_and_help(db):

@@ -23,6 +23,11 @@ COMMANDS = {
     "usage": ("usage",),
     "quarantine": ("quarantine",),
     "check": ("check", "--max-ticks-p95", "5", "--max-cost-per-run", "0.50"),
+    "daily": ("daily",),
+    "monthly": ("monthly",),
+    "blocks": ("blocks",),
+    "compare_runs": ("compare", "d34c0ffee", "d35c0ffee"),
+    "spans": ("spans", "d32c0ffee"),
 }
 
 

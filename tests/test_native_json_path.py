@@ -8,9 +8,18 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agentprof import ingest as ingest_mod
 from agentprof import store
 from agentprof.ingest import expand_paths, ingest
 from tests.conftest import FIXTURES, ROOT
+
+
+@pytest.fixture(autouse=True)
+def _native_path_for_small_files_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Below NATIVE_MIN_BYTES the Python decoder is faster and takes every file: these small
+    # fixtures must go through DuckDB's reader to be compared with it.
+    monkeypatch.setattr(ingest_mod, "NATIVE_MIN_BYTES", 0)
+
 
 JSONL_INPUTS = [
     FIXTURES / "otlp" / "encodings" / "collector.jsonl",
@@ -132,3 +141,13 @@ def test_a_file_overlapping_a_stored_one_keeps_the_first_copy_and_counts_every_s
     native, _ = _tables(tmp_path / "n.duckdb", [first, both], native=True)
     python, _ = _tables(tmp_path / "p.duckdb", [first, both], native=False)
     assert native == python
+
+
+def test_small_files_take_the_python_decoder_by_default(tmp_path, monkeypatch):
+    monkeypatch.undo()
+    con = store.connect(tmp_path / "small.duckdb")
+    try:
+        summary = ingest(con, [FIXTURES / "otlp" / "encodings" / "collector.jsonl"])
+    finally:
+        con.close()
+    assert [r.reader for r in summary.file_results] == ["python"]

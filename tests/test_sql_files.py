@@ -37,6 +37,7 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
     run_id, session_id = (runs_json(db)[0][k] for k in ("run_id", "session_id"))
     run_cli("ticks", run_id, "--db", db, "--json")
     run_cli("sessions", "--db", db, "--json")
+    run_cli("runs", "--db", db)  # the terminal table looks up every id (report/all_ids)
     run_cli("sessions", session_id, "--db", db, "--json")
     run_cli("quarantine", "--db", db, "--json")
     run_cli("diagnose", run_id, "--db", db, "--json")

@@ -184,7 +184,10 @@ def test_extension_autoload_and_autoinstall_are_off(db):
         )
     finally:
         con.close()
-    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    assert settings == {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
 
 
 def test_schema_creation_interrupted_midway_leaves_no_half_schema(db, monkeypatch):
@@ -203,3 +206,36 @@ def test_schema_creation_interrupted_midway_leaves_no_half_schema(db, monkeypatc
     assert con.execute("select count(*) from duckdb_tables()").fetchone() == (0,)
     con.close()
     store.connect(db).close()  # and the next command creates it whole
+
+
+def test_ctrl_c_during_ingest_prints_one_line_exits_130_and_the_next_run_finishes(tmp_path, db):
+    # A real SIGINT (not a simulated KeyboardInterrupt) while a large file is being stored: it
+    # used to print a 45-62-line traceback (`Query interrupted`, `cannot rollback`) with exit 1.
+    data = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gen_otlp.py"), "--spans", "40000"]
+        + ["--out", str(data), "--only", "json", "-q"],
+        check=True,
+    )
+    big = data / "otlp.jsonl"
+    command = [sys.executable, "-m", "agentprof", "ingest", str(big), "--db"]
+    started = time.monotonic()
+    subprocess.run([*command, str(tmp_path / "timing.duckdb")], check=True, capture_output=True)
+    full = time.monotonic() - started
+    proc = subprocess.Popen(
+        [*command, str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(0.6 * full)
+    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the ingest finished before the signal arrived")
+    assert proc.returncode == 130, err
+    summary = ingest_json(db, big)
+    if err == f"interrupted: nothing of {big} was stored; run the same command again to finish\n":
+        assert summary["files"] == 1 and summary["spans"] == 40000
+    else:  # stopped after the file was stored, while deriving: the next run derives
+        assert err == "interrupted; run the same command again to finish\n"
+        assert summary["files_unchanged"] == 1 and summary["runs"] == 1349
+    assert len(runs_json(db)) == 1349

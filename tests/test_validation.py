@@ -77,7 +77,10 @@ QUARANTINED = [
         "2: bad span: attribute gen_ai.usage.input_tokens '-9223372036854775808' is not a token "
         "count (a whole number 0..10^12)",
     ),
-    ("nan_cost.jsonl", "1: bad span: attribute gen_ai.usage.cost 'NaN' is not a cost (finite and >= 0)"),
+    (
+        "nan_cost.jsonl",
+        "1: bad span: attribute gen_ai.usage.cost 'NaN' is not a cost (finite and >= 0)",
+    ),
     (
         "end_before_start.jsonl",
         "1: bad span: end time 1795201200099999999 is before start time 1795201200100000000",
@@ -96,7 +99,10 @@ QUARANTINED = [
         "3: bad span: start time -62130463197000000000 is outside 1970..2200",
     ),
     ("year_9999_codex.jsonl", "7: bad span: end time 253375894803200000000 is outside 1970..2200"),
-    ("year_1900_api_log.jsonl", "1: bad span: start time -2203761600000000000 is outside 1970..2200"),
+    (
+        "year_1900_api_log.jsonl",
+        "1: bad span: start time -2203761600000000000 is outside 1970..2200",
+    ),
 ]
 
 
@@ -198,10 +204,11 @@ def _stored(db: Path, native: bool, path: Path) -> tuple[list[Any], list[Any]]:
     ],
 )
 def test_the_native_json_lines_path_stores_and_quarantines_what_the_python_path_does(
-    name: str, tmp_path: Path
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = BAD / name
     assert sources.detect(path).name in sources.NATIVE_JSON_FORMATS
+    monkeypatch.setattr(ingest_mod, "NATIVE_MIN_BYTES", 0)  # small files take it too
     assert _stored(tmp_path / "n.duckdb", True, path) == _stored(tmp_path / "p.duckdb", False, path)
 
 

@@ -173,6 +173,10 @@ def read_jsonl(stream: IO[bytes], bad: BadRecord, reader: LineReader) -> Batches
         except BadLine as exc:
             nbad += 1
             bad(lineno, str(exc), excerpt(raw))
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+            # A field of an unexpected JSON type deep in a record: that record is bad, not the file.
+            nbad += 1
+            bad(lineno, f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})", excerpt(raw))
     batcher = SpanBatcher()
     for row in reader.rows():
         batcher.add(row)

@@ -220,17 +220,17 @@ def _unique_keys(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | N
 def _element(value: dict[str, Any]) -> Any:
     """An AnyValue inside an array or kvlist, as plain JSON. Deeper arrays and kvlists keep their
     OTLP/JSON form: the rule DuckDB's native reader (queries/schema/011_otlp_macros.sql) follows."""
-    if "stringValue" in value:
-        return value["stringValue"]
-    if "intValue" in value:
+    if value.get("stringValue") is not None:
+        return _as_text(value["stringValue"])
+    if value.get("intValue") is not None:
         return int(value["intValue"])
-    if "doubleValue" in value:
+    if value.get("doubleValue") is not None:
         raw = value["doubleValue"]
         return float(raw) if isinstance(raw, str) else raw
-    if "boolValue" in value:
+    if value.get("boolValue") is not None:
         return bool(value["boolValue"])
-    if "bytesValue" in value:
-        return value["bytesValue"]
+    if value.get("bytesValue") is not None:
+        return _as_text(value["bytesValue"])
     if "arrayValue" in value:
         return value["arrayValue"]
     if "kvlistValue" in value:
@@ -240,27 +240,34 @@ def _element(value: dict[str, Any]) -> Any:
 
 def _text(value: dict[str, Any]) -> str | None:
     """An AnyValue as stored in the spans table: scalars as text (numbers as written), arrays and
-    kvlists as plain JSON one level deep."""
-    if "stringValue" in value:
-        return str(value["stringValue"])
-    if "intValue" in value:
+    kvlists as plain JSON one level deep. The first field that is present and not null wins, and
+    a value of an unexpected JSON type is kept as its JSON text: what the native JSON-lines path
+    (queries/schema/011_otlp_macros.sql) stores."""
+    if value.get("stringValue") is not None:
+        return _as_text(value["stringValue"])
+    if value.get("intValue") is not None:
         return str(int(value["intValue"]))
-    if "doubleValue" in value:
+    if value.get("doubleValue") is not None:
         raw = value["doubleValue"]
         # proto3 JSON may write a double as an integer or as "NaN"/"Infinity": keep it as written.
-        if isinstance(raw, str):
-            return raw
-        return str(raw) if isinstance(raw, int) else _double_text(raw)
-    if "boolValue" in value:
-        return "true" if value["boolValue"] else "false"
+        if isinstance(raw, float):
+            return _double_text(raw)
+        return _as_text(raw)
+    if value.get("boolValue") is not None:
+        return _as_text(value["boolValue"])
     if "arrayValue" in value:
         return _json_text([_element(v) for v in (value["arrayValue"] or {}).get("values", [])])
     if "kvlistValue" in value:
         items = (value["kvlistValue"] or {}).get("values", [])
         return _json_text({kv["key"]: _element(kv.get("value") or {}) for kv in items})
-    if "bytesValue" in value:
-        return str(value["bytesValue"])
+    if value.get("bytesValue") is not None:
+        return _as_text(value["bytesValue"])
     return None
+
+
+def _as_text(raw: Any) -> str:
+    """Text as written; any other JSON value as its JSON text (true, 5, {"a":1})."""
+    return raw if isinstance(raw, str) else _json_text(raw)
 
 
 def _double_text(x: float) -> str:
@@ -281,7 +288,7 @@ def _attrs_json(items: Any) -> list[tuple[str, str | None]]:
         key = kv.get("key")
         if key is None:
             continue
-        out.append((str(key), _text(kv.get("value") or {})))
+        out.append((key if isinstance(key, str) else _json_text(key), _text(kv.get("value") or {})))
     return _unique_keys(out)
 
 
@@ -349,9 +356,8 @@ def _opt_text(value: Any, what: str) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return _json_text(value)
-    raise BadSpan(f"{what} is a JSON {type(value).__name__}, not text")
+    # Numbers, objects and arrays as their JSON text, as DuckDB's reader turns them into VARCHAR.
+    return _json_text(value)
 
 
 def _json_span_row(

@@ -7,6 +7,8 @@
 -- validity is checked afterwards (ingest/invalid_new_spans). Every span of the file is inserted, so
 -- the statement's row count is the file's span count; ingest/drop_stored_copies then removes the
 -- spans an earlier file already stored (first copy wins). `line` is not known here and stays NULL.
+-- Whatever the Python decoder would read differently (a number not written as a plain integer,
+-- nesting past its depth limit) stops the statement too, so both paths store the same.
 insert into spans
 with docs as (
     select json_transform(j, '{"resourceSpans": [{
@@ -30,12 +32,25 @@ with docs as (
     }]}') as d,
         -- 64 containers opened in a row (keys aside): possibly deeper than the Python decoder's
         -- limit (1,024 levels, orjson's), so that decoder judges the file.
-        regexp_matches(j, '[\[{](\s*("[^"]*"\s*:\s*)?[\[{]){63}') as deep
+        regexp_matches(j, '[\[{](\s*("[^"]*"\s*:\s*)?[\[{]){63}') as deep,
+        -- An intValue not written as a plain integer: the Python decoder normalises ("007") or
+        -- refuses ("1e3", a date) it, so it decides.
+        list_bool_or(list_transform(
+            regexp_extract_all(j, '"intValue"\s*:\s*"?([^",}\]\s]*)', 1),
+            lambda x: not regexp_full_match(x, '-?(0|[1-9][0-9]*)'))) as odd_int,
+        -- NaN, Infinity and numbers past a double (1e400): DuckDB's parser takes them, JSON and
+        -- the Python decoder do not (a false alarm inside a string only costs the fast path).
+        regexp_matches(j, '[:\[,]\s*-?(Infinity|NaN|[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]{3}|[0-9]{20})') as not_json,
+        -- A key or name that is not a string: its text is the Python decoder's to choose.
+        regexp_matches(j, '"(key|name|version|message)"\s*:\s*[^"\sn]') as odd_text
     from read_json_objects($path, format = 'newline_delimited', compression = $compression) t(j)
 ),
 requests as (
     -- Shaping the whole line at once, not json_extract first: that would print and re-parse it.
     select case when deep then error('nested deeper than the Python decoder reads')
+                when odd_int then error('an intValue that is not a plain integer')
+                when not_json then error('NaN, Infinity or a number past a double')
+                when odd_text then error('a key or name that is not a string')
                 when d.resourceSpans is null
                   or list_bool_or(list_transform(d.resourceSpans, lambda r: r.instrumentationLibrarySpans is not null))
                 then error('not an OTLP trace request in the current envelope')
@@ -58,10 +73,20 @@ rows as (
         lower(span.spanId) as span_id,
         nullif(lower(span.parentSpanId), '') as parent_span_id,
         span.name as name,
-        coalesce(try_cast(span.kind as tinyint), 0) as kind,
-        try_cast(span.startTimeUnixNano as bigint) as start_ns,
-        try_cast(span.endTimeUnixNano as bigint) as end_ns,
-        coalesce(try_cast(span.status.code as tinyint), 0) as status_code,
+        -- An open enum as the Python decoder reads it: a plain integer, 0 when outside tinyint;
+        -- anything else (1.5, "true", a date) makes the statement fail: that decoder decides.
+        case when span.kind is null then 0
+             when not regexp_full_match(span.kind, '\s*[+-]?[0-9]+\s*') then error('an enum that is not an integer')
+             when try_cast(span.kind as bigint) between 0 and 127 then cast(span.kind as tinyint)
+             else 0 end as kind,
+        case when regexp_full_match(span.startTimeUnixNano, '\s*[+-]?[0-9]+\s*') then try_cast(span.startTimeUnixNano as bigint) end as start_ns,
+        case when regexp_full_match(span.endTimeUnixNano, '\s*[+-]?[0-9]+\s*') then try_cast(span.endTimeUnixNano as bigint) end as end_ns,
+        -- An open enum as the Python decoder reads it: a plain integer, 0 when outside tinyint;
+        -- anything else (1.5, "true", a date) makes the statement fail: that decoder decides.
+        case when span.status.code is null then 0
+             when not regexp_full_match(span.status.code, '\s*[+-]?[0-9]+\s*') then error('an enum that is not an integer')
+             when try_cast(span.status.code as bigint) between 0 and 127 then cast(span.status.code as tinyint)
+             else 0 end as status_code,
         nullif(span.status.message, '') as status_message,
         resource_attributes['service.name'] as service_name,
         nullif(scope_name, '') as scope_name,
@@ -69,7 +94,12 @@ rows as (
         otlp_attrs(span.attributes) as attributes,
         resource_attributes,
         list_transform(coalesce(span.events, []), lambda e: {
-            'name': coalesce(e.name, ''), 'time_ns': coalesce(try_cast(e.timeUnixNano as bigint), 0),
+            'name': coalesce(e.name, ''),
+            'time_ns': case when e.timeUnixNano is null then 0
+                            when regexp_full_match(e.timeUnixNano, '\s*[+-]?[0-9]+\s*')
+                                 and try_cast(e.timeUnixNano as bigint) >= 0
+                            then cast(e.timeUnixNano as bigint)
+                            else error('an event time the Python decoder refuses') end,
             'attributes': otlp_attrs(e.attributes)
         }) as events,
         list_transform(coalesce(span.links, []), lambda l: {
