@@ -479,7 +479,8 @@ def quarantine_cmd(
         return
     out = render.console()
     for path, line, reason, _excerpt, _at in result.rows:
-        out.print(Text(render.safe(f"{_shown_path(path)}:{line}: {reason}")))
+        where = _shown_path(path) if line is None else f"{_shown_path(path)}:{line}"
+        out.print(Text(render.safe(f"{where}: {reason}")))
 
 
 def _shown_path(path: str) -> str:

@@ -36,10 +36,14 @@ def query_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _bind(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None) -> Any:
+def _statement(name: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """A named statement's text and the parameters it names (callers can share one dict)."""
     text = query_text(name)
-    # Pass only the parameters the statement names, so callers can share one dict.
-    used = {k: v for k, v in (params or {}).items() if f"${k}" in text}
+    return text, {k: v for k, v in (params or {}).items() if f"${k}" in text}
+
+
+def _bind(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None) -> Any:
+    text, used = _statement(name, params)
     return con.execute(text, used) if used else con.execute(text)
 
 
@@ -73,8 +77,7 @@ def run_arrow(
 ) -> Any:
     """Run a query and fetch its rows as one Arrow table, with DuckDB's column types (the
     Python API reads results this way)."""
-    text = query_text(name)
-    used = {k: v for k, v in (params or {}).items() if f"${k}" in text}
+    text, used = _statement(name, params)
     # A relation, not a cursor: DuckDB hands a relation's rows to Arrow without an extra copy.
     return con.sql(text, params=used or None).to_arrow_table()
 

@@ -112,7 +112,9 @@ def test_empty_database_says_so_and_exits_zero(db):
 def test_a_missing_input_path_is_a_clear_error(db, tmp_path):
     ran = run_cli("ingest", "--db", db, tmp_path / "nope.json")
     assert ran.exit_code == 1
-    assert ran.stderr.strip() == f"error: {tmp_path / 'nope.json'}: no such file or folder"
+    first, summary = ran.stderr.strip().splitlines()
+    assert first == f"error: {tmp_path / 'nope.json'}: no such file or folder"
+    assert summary.startswith("ingested 0 files, 1 failed:")
 
 
 def test_quarantine_lists_skipped_records_with_path_and_line(db):

@@ -16,15 +16,15 @@ create or replace temp table derived_ticks as
 with calls as (
     select
         trace_id, span_id, parent_span_id, start_ns, end_ns,
-        tok(coalesce(
+        token_count(coalesce(
             a['gen_ai.usage.input_tokens'], a['gen_ai.usage.prompt_tokens'],
             a['llm.token_count.prompt'], a['ai.usage.inputTokens'], a['ai.usage.promptTokens']
         )) as inclusive_input,
         -- Claude Code's own spans report Anthropic's disjoint counts under bare names.
         case when name = 'claude_code.llm_request'
                   or a['cache_read_tokens'] is not null or a['cache_creation_tokens'] is not null
-             then tok(a['input_tokens']) end as disjoint_input,
-        tok(coalesce(
+             then token_count(a['input_tokens']) end as disjoint_input,
+        token_count(coalesce(
             a['gen_ai.usage.cache_read.input_tokens'], a['gen_ai.usage.cache_read_input_tokens'],
             a['llm.token_count.prompt_details.cache_read'], a['ai.usage.inputTokenDetails.cacheReadTokens'],
             a['ai.usage.cachedInputTokens'], a['gen_ai.usage.details.cache_read_tokens'],
@@ -32,7 +32,7 @@ with calls as (
             a['gen_ai.usage.cache_read_tokens'], a['cache_read_tokens'],
             a['llm.token_count.prompt_details.cache_input']
         )) as cache_read,
-        tok(coalesce(
+        token_count(coalesce(
             a['gen_ai.usage.cache_creation.input_tokens'], a['gen_ai.usage.cache_creation_input_tokens'],
             a['llm.token_count.prompt_details.cache_write'], a['ai.usage.inputTokenDetails.cacheWriteTokens'],
             a['gen_ai.usage.details.cache_write_tokens'],
@@ -40,13 +40,13 @@ with calls as (
             a['gen_ai.usage.cache_write_tokens'], a['cache_creation_tokens']
         )) as cache_write,
         -- Local-log readers (agentprof/sources) split Anthropic's 1h cache writes out of the total.
-        tok(a['agentprof.usage.cache_write_1h_tokens']) as cache_write_1h,
-        tok(coalesce(
+        token_count(a['agentprof.usage.cache_write_1h_tokens']) as cache_write_1h,
+        token_count(coalesce(
             a['gen_ai.usage.output_tokens'], a['gen_ai.usage.completion_tokens'],
             a['llm.token_count.completion'], a['ai.usage.outputTokens'], a['ai.usage.completionTokens'],
             a['output_tokens']
         )) as output,
-        tok(coalesce(
+        token_count(coalesce(
             a['gen_ai.usage.reasoning.output_tokens'], a['gen_ai.usage.reasoning_tokens'],
             a['llm.usage.reasoning_tokens'], a['llm.token_count.completion_details.reasoning'],
             a['ai.usage.outputTokenDetails.reasoningTokens'], a['ai.usage.reasoningTokens']
