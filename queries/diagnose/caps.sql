@@ -14,7 +14,7 @@ with messages as (
     from spans s
     where s.status_code = 2 and s.status_message is not null
 )
-select run_id, left(rtrim(regexp_extract(arg_min(message, start_ns), '^[^\n]*?(\.\s|\n|$)'), '. ' || chr(10)), 160) as cap_message
+select run_id, left(rtrim(regexp_extract(first(message order by start_ns, message), '^[^\n]*?(\.\s|\n|$)'), '. ' || chr(10)), 160) as cap_message
 from messages
 -- The scope is applied here rather than in `messages`: a semi-join beside unnest() plans badly.
 where run_id in (select run_id from diag_runs)

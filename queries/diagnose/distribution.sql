@@ -4,10 +4,10 @@
 select
     v.bottleneck,
     count(*) as runs,
-    sum(r.cost_usd) as cost_usd,
-    sum(v.saving_usd) as saving_usd,
-    sum(v.saving_ms) as saving_ms
+    exact_sum(r.cost_usd) as cost_usd,
+    exact_sum(v.saving_usd) as saving_usd,
+    exact_sum(v.saving_ms) as saving_ms
 from diag_verdicts v
 join diag_runs r using (run_id)
 group by v.bottleneck
-order by coalesce(sum(r.cost_usd), 0) desc, count(*) desc, v.bottleneck
+order by coalesce(exact_sum(r.cost_usd), 0) desc, count(*) desc, v.bottleneck

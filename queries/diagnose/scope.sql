@@ -6,7 +6,7 @@
 -- alone gets the same verdict as in the fleet view.
 create or replace temp table diag_runs as
 with tick_counts as (
-    select run_id, count(*) as ticks, sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks
+    select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks
     from ticks group by run_id
 ),
 fleet as (

@@ -13,7 +13,7 @@ with t as (
            sum(cache_write_1h_tokens) as cache_write_1h_tokens,
            sum(output_tokens) as output_tokens,
            sum(reasoning_tokens) as reasoning_tokens,
-           sum(cost_usd) as cost_usd,
+           exact_sum(cost_usd) as cost_usd,
            count(*) filter (where cost_usd is null) as unpriced_ticks
     from ticks where run_id in ($run_a, $run_b) group by run_id
 ),

@@ -9,7 +9,7 @@ per_run as (
     select
         run_id,
         count(*) as ticks,
-        sum(cost_usd) as cost_usd,
+        exact_sum(cost_usd) as cost_usd,
         sum(input_uncached_tokens) as unc,
         sum(cache_read_tokens) as cr,
         sum(cache_write_5m_tokens) as w5,
@@ -22,8 +22,8 @@ select
     s.agent,
     count(*) as runs,
     coalesce(sum(p.ticks), 0) as ticks,
-    sum(p.cost_usd) as cost_usd,
-    avg(p.cost_usd) as cost_per_run_usd,
+    exact_sum(p.cost_usd) as cost_usd,
+    exact_sum(p.cost_usd) / nullif(count(p.cost_usd), 0) as cost_per_run_usd,
     quantile_cont(p.cost_usd, 0.5) as cost_p50_usd,
     quantile_cont(p.cost_usd, 0.95) as cost_p95_usd,
     quantile_cont(s.wall_ms, 0.5) as wall_p50_ms,
@@ -35,4 +35,4 @@ select
 from sel s
 left join per_run p using (run_id)
 group by s.agent
-order by coalesce(sum(p.cost_usd), -1) desc, s.agent nulls last
+order by coalesce(exact_sum(p.cost_usd), -1) desc, s.agent nulls last

@@ -10,10 +10,10 @@ select
     t.model,
     count(*) as ticks,
     count(distinct t.run_id) as runs,
-    -- summed in a fixed order: float addition in whatever order the join produced rows gave
+    -- summed exactly (schema 029): float addition in whatever order the join produced rows gave
     -- results that differed in the last digit from one run to the next
-    sum(t.cost_usd order by t.run_id, t.tick) as cost_usd,
-    avg(t.cost_usd order by t.run_id, t.tick) as cost_per_tick_usd,
+    exact_sum(t.cost_usd) as cost_usd,
+    exact_sum(t.cost_usd) / nullif(count(t.cost_usd), 0) as cost_per_tick_usd,
     quantile_cont(t.latency_ms, 0.5) as latency_p50_ms,
     quantile_cont(t.latency_ms, 0.95) as latency_p95_ms,
     quantile_cont(t.ttft_ms, 0.5) as ttft_p50_ms,
@@ -37,4 +37,4 @@ select
 from tick_break_even() t
 join selected_runs($since, $until, $source, $agent) r using (run_id)
 group by t.model
-order by coalesce(sum(t.cost_usd), -1) desc, t.model nulls last
+order by coalesce(exact_sum(t.cost_usd), -1) desc, t.model nulls last

@@ -2,7 +2,7 @@
 -- The runs of one session ($session_id) in start order: each turn, then the subagent runs it
 -- spawned right after it (parent_run_id names the turn), with ticks, cost and wall-clock.
 with t as (
-    select run_id, count(*) as ticks, sum(cost_usd) as cost_usd from ticks group by run_id
+    select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd from ticks group by run_id
 )
 select
     r.run_id,

@@ -6,7 +6,7 @@
 -- working directory of its first run that recorded one (schema/026_project). Filters as in runs,
 -- plus $project.
 with t as (
-    select run_id, count(*) as ticks, sum(cost_usd) as cost_usd,
+    select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd,
         count(*) filter (where cost_usd is null) as unpriced_ticks
     from ticks group by run_id
 )
@@ -17,9 +17,9 @@ select
     count(*) filter (where r.parent_run_id is null) as turns,
     count(*) filter (where r.parent_run_id is not null) as subagent_runs,
     coalesce(sum(t.ticks), 0) as ticks,
-    sum(t.cost_usd) as cost_usd,
+    exact_sum(t.cost_usd) as cost_usd,
     coalesce(sum(t.unpriced_ticks), 0) as unpriced_ticks,
-    sum(r.wall_ms) filter (where r.parent_run_id is null) as active_ms,
+    exact_sum(case when r.parent_run_id is null then r.wall_ms end) as active_ms,
     date_diff('millisecond', min(r.started_at), max(r.ended_at))::double as elapsed_ms,
     strftime(min(r.started_at), '%Y-%m-%dT%H:%M:%S.%fZ') as started_at
 from selected_runs($since, $until, $source, $agent) r

@@ -15,9 +15,9 @@ select
     count(distinct run_id) as runs,
     count(*) filter (where status = 'error') as failed_calls,
     count(*) filter (where args_fingerprint is not null and same_args > 1) as repeated_calls,
-    sum(duration_ms) as total_ms,
+    exact_sum(duration_ms) as total_ms,
     quantile_cont(duration_ms, 0.5) as duration_p50_ms,
     quantile_cont(duration_ms, 0.95) as duration_p95_ms
 from sel
 group by tool_name
-order by coalesce(sum(duration_ms), -1) desc, tool_name nulls last
+order by coalesce(exact_sum(duration_ms), -1) desc, tool_name nulls last

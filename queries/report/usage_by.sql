@@ -14,7 +14,7 @@ select
     sum(cache_read_tokens) as cache_read_tokens,
     cache_write_sum(cache_write_5m_tokens, cache_write_1h_tokens) as cache_write_tokens,
     sum(output_tokens) as output_tokens,
-    sum(cost_usd) as cost_usd
+    exact_sum(cost_usd) as cost_usd
 from usage_buckets
 group by "group"
 order by cost_usd desc nulls last, "group"

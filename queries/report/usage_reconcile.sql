@@ -10,7 +10,7 @@ with rep as (
             + coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0))
             filter (where input_uncached_tokens is not null) as input_tokens,
         sum(output_tokens) as output_tokens,
-        sum(cost_usd) as cost_usd
+        exact_sum(cost_usd) as cost_usd
     from usage_buckets
     where model is not null
     group by all
@@ -20,7 +20,7 @@ led as (
         sum(coalesce(input_uncached_tokens, 0) + coalesce(cache_read_tokens, 0)
             + coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0)) as input_tokens,
         sum(output_tokens) as output_tokens,
-        sum(cost_usd) as cost_usd
+        exact_sum(cost_usd) as cost_usd
     from ticks
     where model is not null and date_trunc('day', started_at)::date in (select day from rep)
     group by all
