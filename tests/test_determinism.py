@@ -31,5 +31,6 @@ def test_two_ingest_orders_give_the_same_bytes(
         runs = run_cli("runs", "--db", db, "--json")
         outputs.append((report.stdout, html.read_bytes(), diagnosis.stdout, runs.stdout))
     forward, backward = outputs
-    for a, b, what in zip(forward, backward, ("report --json", "HTML", "diagnose", "runs")):
+    names = ("report --json", "HTML", "diagnose", "runs")
+    for a, b, what in zip(forward, backward, names, strict=True):
         assert a == b, f"{what} differs between ingest orders"
