@@ -353,9 +353,10 @@ def run_view(run: dict[str, Any], width: int, *, all_ticks: bool = False) -> lis
     return lines
 
 
-def first_items(items: Sequence[Any], n: int = 10) -> str:
+def first_items(items: Sequence[Any] | None, n: int = 10) -> str:
     """The first `n` items, then "and N more": a long run's list stays readable (--json keeps
     every item)."""
+    items = items or []
     text = ", ".join(str(i) for i in items[:n])
     return text + (f" and {len(items) - n:,} more" if len(items) > n else "")
 

@@ -468,3 +468,22 @@ def test_an_unreadable_or_malformed_config_is_a_clear_error(tmp_path: Path) -> N
     ran = run_cli("diagnose", "--db", db, "--config", broken)
     assert ran.exit_code == 1
     assert ran.stderr.startswith(f"error: {broken}: not valid TOML (")
+
+
+def test_a_run_with_a_tool_call_and_no_model_call_is_diagnosed(tmp_path: Path) -> None:
+    # Found by fuzzing Claude Code's OTel events: slow_tool fired on a tool call linked to no
+    # tick, its tick list came out NULL and `diagnose RUN` crashed rendering it.
+    trace = "e7c0ffee".ljust(32, "0")
+    spans = [
+        span(trace, "1".rjust(16, "0"), "agent", 0, 100, gen_ai__agent__name="tool-only"),
+        span(trace, "2".rjust(16, "0"), "execute_tool Read", 0, 90, "1".rjust(16, "0"),
+             gen_ai__operation__name="execute_tool", gen_ai__tool__name="Read"),
+    ]  # fmt: skip
+    db = tmp_path / "d.duckdb"
+    ingest_json(db, write_trace(tmp_path / "tool_only.json", spans))
+    (run,) = diagnose_json(db)["runs"]
+    assert run["ticks"] == 0
+    assert all(f["ticks"] == [] for f in run["findings"])
+    ran = run_cli("diagnose", trace[:8], "--db", db)
+    assert ran.exit_code == 0, ran.stderr
+    assert "slow_tool" in ran.stdout

@@ -1,5 +1,5 @@
 -- Findings
--- Every finding of the scope, the run's primary bottleneck first, then by the share of the run its
+-- Every finding of the scope (a rule whose tick or span list came out empty gives [], not NULL), the run's primary bottleneck first, then by the share of the run its
 -- lever saves (largest first), then by name.
 select
     f.run_id,
@@ -9,8 +9,8 @@ select
     f.lever,
     f.saving_usd,
     f.saving_ms,
-    f.ticks,
-    f.spans
+    coalesce(f.ticks, []) as ticks,
+    coalesce(f.spans, []) as spans
 from diag_findings f
 join diag_verdicts v using (run_id)
 join diag_runs r using (run_id)
