@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from agentprof import __version__, ids, periods, render, sql, store
+from agentprof import __version__, default_folders, ids, periods, render, sql, store
 from agentprof.diagnose import (
     KINDS,
     SORTS,
@@ -23,7 +23,7 @@ from agentprof.diagnose import (
     load_thresholds,
     load_tool_rules,
 )
-from agentprof.errors import AgentprofError, ExitCode, InternalError, NotFoundError
+from agentprof.errors import AgentprofError, ExitCode, InputError, InternalError, NotFoundError
 from agentprof.ingest import IngestSummary, ingest, pending_traces, scan_paths
 from agentprof.pricing import PriceBook, load_price_file
 
@@ -107,8 +107,12 @@ def _root(
 @app.command("ingest")
 def ingest_cmd(
     paths: Annotated[
-        list[str], typer.Argument(help="Files, globs or folders (walked recursively).")
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="Files, globs or folders (walked recursively). None: the default log folders "
+            "of Claude Code, Codex and Gemini CLI that exist."
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     prices: Annotated[
         Path | None,
@@ -124,7 +128,10 @@ def ingest_cmd(
         bool, typer.Option("--debug", help="Print the traceback of an internal error.")
     ] = False,
 ) -> None:
-    """Read OTLP trace exports (JSON, JSON lines, protobuf, Collector exports; .gz/.zst)."""
+    """Read OTLP trace and log exports (JSON, JSON lines, protobuf, Collector exports; .gz/.zst),
+    coding-agent logs and agent trajectories; with no path, the default log folders."""
+    if not paths:
+        paths = _default_paths()
     try:
         scan = scan_paths(paths)
         book = load_price_file(prices) if prices else PriceBook()
@@ -146,6 +153,25 @@ def ingest_cmd(
             _err(e.detail.rstrip())
     if summary.errors:
         raise typer.Exit(int(ExitCode.INTERNAL if internal else ExitCode.USER_ERROR))
+
+
+def _default_paths() -> list[str]:
+    """The default log folders that exist, named on stderr; an error naming where it looked and
+    the OTLP route when there are none."""
+    found = default_folders.existing()
+    if not found:
+        looked = ", ".join(default_folders.searched())
+        _fail(
+            InputError(
+                "ingest",
+                f"no path given and no default log folder exists (looked in {looked})",
+                "name files or folders, e.g. `agentprof ingest traces/`, or send OTLP to "
+                "`agentprof serve`",
+            )
+        )
+    for folder in found:
+        _err(f"reading {folder.agent} logs in {folder.path} ({folder.origin})")
+    return [str(f.path) for f in found]
 
 
 def _with_progress(work: Any) -> IngestSummary:

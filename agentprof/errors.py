@@ -37,6 +37,11 @@ class InputError(AgentprofError):
     """An input file that cannot be ingested at all (nothing from it is written)."""
 
 
+class UnsupportedInput(InputError):
+    """A file in no format agentprof reads (CSV, unknown JSON, …). Named on the command line it is
+    an error; found by a folder walk it is skipped and counted in the walk's summary."""
+
+
 class InternalError(AgentprofError):
     """An unexpected exception (a bug) while reading one input: that input fails, the others go
     in. `detail` keeps the traceback, printed only with --debug (traces hold prompts)."""

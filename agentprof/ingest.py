@@ -23,7 +23,13 @@ import orjson
 import pyarrow as pa
 
 from agentprof import sources, sql
-from agentprof.errors import AgentprofError, InputError, InternalError, Interrupted
+from agentprof.errors import (
+    AgentprofError,
+    InputError,
+    InternalError,
+    Interrupted,
+    UnsupportedInput,
+)
 from agentprof.filereader import (
     SMALL_FILE_BYTES,
     InputFile,
@@ -47,8 +53,14 @@ TRACE_SUFFIXES = (
     ".gz",
     ".zst",
     ".zst-legacy",
+    ".traj",  # SWE-agent trajectories
 )
 QUARANTINE_EXAMPLES = 5
+# The folder-walk summary names this many of the files it skipped.
+SKIPPED_EXAMPLES = 3
+SKIP_HIDDEN = "hidden"
+SKIP_NAME = "not a trace or log file name"
+SKIP_FORMAT = "not a format agentprof reads"
 
 
 @dataclass
@@ -112,6 +124,26 @@ class PathScan:
     files: list[Path] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What a folder walk passed over, by reason (SKIP_*): never silent, see skip_summary.
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    walked: set[Path] = field(default_factory=set)  # the files a folder walk found
+
+    def skip(self, reason: str, path: str) -> None:
+        self.skipped.setdefault(reason, []).append(path)
+
+    def skip_summary(self) -> str | None:
+        """One line: how many files the walk skipped, counted by reason, and the first few."""
+        if not self.skipped:
+            return None
+        total = sum(len(v) for v in self.skipped.values())
+        reasons = ", ".join(
+            f"{len(paths):,} {reason}"
+            for reason, paths in sorted(self.skipped.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        )
+        first = sorted(p for paths in self.skipped.values() for p in paths)[:SKIPPED_EXAMPLES]
+        more = ", …" if total > len(first) else ""
+        noun = "file" if total == 1 else "files"
+        return f"skipped {total:,} {noun} in folders ({reasons}): {', '.join(first)}{more}"
 
 
 def _not_regular(st: os.stat_result) -> str | None:
@@ -183,9 +215,16 @@ def _walk(folder: Path, out: list[Path], scan: PathScan) -> None:
         scan.warnings.append(f"{where}: folder skipped: cannot read ({exc.strerror or exc})")
 
     for root, dirs, files in os.walk(folder, onerror=unreadable):
+        for d in sorted(dirs):
+            if d.startswith("."):
+                scan.skip(SKIP_HIDDEN, str(Path(root, d)) + os.sep)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for f in sorted(files):
-            if f.startswith(".") or not f.lower().endswith(TRACE_SUFFIXES):
+            if f.startswith("."):
+                scan.skip(SKIP_HIDDEN, str(Path(root, f)))
+                continue
+            if not f.lower().endswith(TRACE_SUFFIXES):
+                scan.skip(SKIP_NAME, str(Path(root, f)))
                 continue
             p = Path(root, f)
             why = _stat_problem(p)
@@ -193,6 +232,7 @@ def _walk(folder: Path, out: list[Path], scan: PathScan) -> None:
                 scan.warnings.append(f"{p}: skipped: {why}")
             else:
                 out.append(p)
+                scan.walked.add(p)
 
 
 def expand_paths(paths: Iterable[str]) -> list[Path]:
@@ -313,7 +353,7 @@ def ingest(
             _failed(summary, error.where, error)
         summary.warnings.extend(scan.warnings)
     try:
-        return _ingest(con, paths, summary, prices, progress, native_json)
+        return _ingest(con, paths, summary, prices, progress, native_json, scan)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt) or _interrupted(exc):
             _rollback_if_open(con)
@@ -348,6 +388,7 @@ def _ingest(
     prices: PriceBook | None,
     progress: Progress | None,
     native_json: bool,
+    scan: PathScan | None = None,
 ) -> IngestSummary:
     started = time.perf_counter()
     book = prices or PriceBook()
@@ -365,6 +406,11 @@ def _ingest(
         summary.current = str(path)
         try:
             result = _ingest_file(con, path, seen, group, summary, on_spans, native_json)
+        except UnsupportedInput as exc:
+            if scan is not None and path in scan.walked:
+                scan.skip(SKIP_FORMAT, str(path))  # found by a folder walk: not an error
+            else:
+                _failed(summary, str(path), exc)
         except InputError as exc:
             _failed(summary, str(path), exc)
         except Exception as exc:  # a bug: it fails this file, not the command
@@ -386,6 +432,9 @@ def _ingest(
             progress(index + 1, total, bytes_done, summary.spans)
     _store_group_safely(con, group, summary)
     summary.current = ""
+    skipped = scan.skip_summary() if scan is not None else None
+    if skipped:
+        summary.warnings.append(skipped)
     derive_pending(con, book, summary)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -47,7 +47,7 @@ def trace(n: int) -> str:
 # --------------------------------------------------------------------------- refused files
 
 
-@pytest.mark.parametrize("name", ["not_a_trace.csv", "wrong_json.json", "empty.json"])
+@pytest.mark.parametrize("name", ["empty.json"])
 def test_a_file_that_is_not_a_trace_export_is_refused_with_one_error_line(
     name: str, tmp_path: Path
 ) -> None:
@@ -58,6 +58,68 @@ def test_a_file_that_is_not_a_trace_export_is_refused_with_one_error_line(
     lines = result.stderr.splitlines()
     assert any(pattern.match(line) for line in lines), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "shape"),
+    [
+        (
+            "not_a_trace.csv",
+            None,
+            "CSV text with columns run_id, model, input_tokens, output_tokens",
+        ),
+        ("wrong_json.json", None, "a JSON document with keys hello"),
+        (
+            "keys.jsonl",
+            b'{"b": 1, "a": 2}\n{"b": 3, "a": 4}\n',
+            "JSON lines whose records have keys a, b",
+        ),
+        ("list.json", b'[{"id": 1, "when": 2}]', "a JSON array of objects with keys id, when"),
+        ("notes.txt", b"just some notes\n", "text"),
+        ("blob.bin", bytes(range(255, -1, -1)) * 4, "binary data"),
+    ],
+)
+def test_a_file_of_unknown_format_says_what_it_looks_like_and_that_it_is_not_read(
+    name: str, content: bytes | None, shape: str, tmp_path: Path
+) -> None:
+    path = BAD / name
+    if content is not None:
+        path = tmp_path / name
+        path.write_bytes(content)
+    result = cli("ingest", "--db", tmp_path / "a.duckdb", path, "--json")
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert result.stderr.splitlines() == [f"error: {path}: not a format agentprof reads ({shape})"]
+    assert json.loads(result.stdout)["files_failed"] == 1
+
+
+def test_a_folder_walk_counts_what_it_skipped_by_reason_and_names_the_first_few(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".hidden").mkdir()
+    (folder / "notes.md").write_text("# notes\n")
+    (folder / "data.csv").write_text("a,b\n1,2\n")
+    (folder / ".env").write_text("X=1\n")
+    (folder / "sub" / "config.json").write_text('{"theme": "dark"}')
+    (folder / "good.jsonl").write_bytes((BAD / "one_bad_line.jsonl").read_bytes())
+    result = cli("ingest", "--db", tmp_path / "a.duckdb", folder)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"warning: skipped 5 files in folders (2 hidden, 2 not a trace or log file name, "
+        f"1 not a format agentprof reads): {folder / '.env'}, {folder / '.hidden'}/, "
+        f"{folder / 'data.csv'}, …"
+    ) in result.stderr.splitlines()
+    assert result.stderr.splitlines()[-1].startswith("ingested 1 files:")
+
+
+def test_a_folder_walk_with_nothing_skipped_says_nothing_about_skipping(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.jsonl").write_bytes((BAD / "one_bad_line.jsonl").read_bytes())
+    result = cli("ingest", "--db", tmp_path / "a.duckdb", folder, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["warnings"] == []
 
 
 # --------------------------------------------------------------------------- skipped records

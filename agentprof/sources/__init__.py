@@ -11,8 +11,8 @@ from typing import IO
 import orjson
 from google.protobuf.message import DecodeError
 
-from agentprof.errors import InputError
-from agentprof.sources import logs, otel_logs, otlp
+from agentprof.errors import InputError, UnsupportedInput
+from agentprof.sources import logs, otel_logs, otlp, sniff
 from agentprof.sources.io import open_decompressed
 
 # Formats DuckDB's own JSON reader can take directly (ingest's native fast path).
@@ -56,6 +56,10 @@ def detect(path: Path) -> Format:
         family = logs.detect_family(path)
         if family:
             return Format(family + suffix, stream)
+        shape = sniff.json_shape(path)
+        if shape:
+            stream.close()
+            raise unsupported(path, shape)
     if stripped[:1] == b"{":
         if otel_logs.starts_like_logs_json(head):
             return Format(otel_logs.FAMILY + suffix, stream)
@@ -69,18 +73,12 @@ def detect(path: Path) -> Format:
     if head[:1] == b"\x0a":
         return Format("otlp-proto" + suffix, stream)
     stream.close()
-    what = "text" if _looks_like_text(head) else "binary data"
-    raise InputError(
-        str(path), f"not an OTLP trace export ({what} that is neither OTLP/JSON nor OTLP protobuf)"
-    )
+    raise unsupported(path, sniff.text_shape(path))
 
 
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def unsupported(path: Path, shape: str) -> UnsupportedInput:
+    """The error for a file in no format agentprof reads, saying what it looks like."""
+    return UnsupportedInput(str(path), f"not a format agentprof reads ({shape})")
 
 
 def read(path: Path, fmt: Format, bad: otlp.BadRecord) -> otlp.Batches:

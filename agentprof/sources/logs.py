@@ -11,7 +11,16 @@ from typing import IO, Any
 
 import orjson
 
-from agentprof.sources import api_logs, claude_code, codex, otel_logs, usage_reports
+from agentprof.sources import (
+    api_logs,
+    claude_code,
+    codex,
+    gemini_cli,
+    langfuse,
+    otel_logs,
+    trajectories,
+    usage_reports,
+)
 from agentprof.sources.io import open_decompressed
 from agentprof.sources.otlp import BadRecord, Batches
 
@@ -22,6 +31,11 @@ READERS: dict[str, Reader] = {
     "api-log": api_logs.read,
     "claude-code-meta": claude_code.read_meta,
     otel_logs.FAMILY: otel_logs.read,
+    otel_logs.FLAT_FAMILY: otel_logs.read_flat,
+    trajectories.SWE_AGENT: trajectories.read_swe_agent,
+    trajectories.OPENHANDS: trajectories.read_openhands,
+    langfuse.SOURCE: langfuse.read,
+    gemini_cli.SOURCE: gemini_cli.read,
 }
 # Families whose spans go through agentlog.store_spans (a more complete copy replaces a stored one).
 SPAN_FAMILIES = frozenset(READERS)
@@ -52,8 +66,8 @@ def first_document(path: Path) -> Any:
 
 
 def detect_family(path: Path) -> str | None:
-    """'claude-code', 'codex', 'api-log', 'usage-report', 'otlp-logs', or None (leave it to
-    OTLP traces)."""
+    """'claude-code', 'codex', 'langfuse', 'gemini-cli', 'api-log', 'usage-report',
+    'otlp-logs', …, or None (leave it to OTLP traces)."""
     try:
         doc = first_document(path)
     except Exception:  # unreadable or corrupt: the OTLP path reports it
@@ -62,12 +76,22 @@ def detect_family(path: Path) -> str | None:
         return None
     if otel_logs.is_logs_json(doc):
         return otel_logs.FAMILY
+    if otel_logs.is_flat_events(doc):
+        return otel_logs.FLAT_FAMILY
     if claude_code.is_meta(path, doc):
         return "claude-code-meta"
     if claude_code.looks_like(doc):
         return "claude-code"
     if codex.looks_like(doc):
         return "codex"
+    if langfuse.looks_like(doc):
+        return langfuse.SOURCE
+    if gemini_cli.looks_like(doc):
+        return gemini_cli.SOURCE
+    if trajectories.is_swe_agent(doc):
+        return trajectories.SWE_AGENT
+    if trajectories.is_openhands(doc):
+        return trajectories.OPENHANDS
     if usage_reports.looks_like(doc):
         return REPORT_FAMILY
     if api_logs.looks_like(doc):

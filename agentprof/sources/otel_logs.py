@@ -496,6 +496,58 @@ def _read_frames(stream: IO[bytes], out: _Spans) -> Batches:
             yield out.take()
 
 
+# --- flattened event dumps ------------------------------------------------------------------
+
+# One OpenTelemetry record per line as `{"_type": "log"|"metric", "ts", "scope", "name", "attrs",
+# "resource"}` (codemie-code's Claude Code OTel sample). Its log records are Claude Code's events
+# with their OTLP attributes, so they are read as an export's records; metric points hold no
+# per-request figures and are passed over.
+FLAT_FAMILY = "otel-events-jsonl"
+
+
+def is_flat_events(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and doc.get("_type") in ("log", "metric")
+        and "ts" in doc
+        and isinstance(doc.get("attrs"), dict)
+    )
+
+
+def _flat_attrs(value: Any) -> list[tuple[str, str | None]]:
+    if not isinstance(value, dict):
+        return []
+    return [
+        (str(k), None if v is None else v if isinstance(v, str) else agentlog.json_text(v))
+        for k, v in value.items()
+    ]
+
+
+def read_flat(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
+    """Yield span batches for a flattened event dump (see FLAT_FAMILY)."""
+    out = _Spans(bad)
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            out.unreadable(lineno, f"malformed JSON ({exc.args[0] if exc.args else exc})", raw)
+            continue
+        if not is_flat_events(doc):
+            out.unreadable(lineno, "not an event record (_type, ts, attrs)", raw)
+            continue
+        if doc["_type"] != "log":
+            continue
+        time_ns = agentlog.iso_ns(doc.get("ts")) or 0
+        resource, scope = _flat_attrs(doc.get("resource")), str(doc.get("scope") or "")
+        name, attrs = str(doc.get("name") or ""), _flat_attrs(doc.get("attrs"))
+        out.add([log_row(lineno, time_ns, 0, 0, "", name, None, "", "", resource, scope, attrs)])
+        if out.batcher.full():
+            yield out.take()
+    yield out.take()
+
+
 # --- telling a logs export from a trace export ---------------------------------------------
 
 
