@@ -976,11 +976,15 @@ def compare_cmd(
     agent: AgentOption = None,
     json_out: JsonOption = False,
     wait: WaitOption = 30.0,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="With two run ids: also write the comparison as HTML."),
+    ] = None,
 ) -> None:
     """What moved between two databases (or baseline files): cost, ticks, wall p50/p95, cache
     hit ratio, and runs per bottleneck class. When neither argument is an existing file, they are
     two runs of --db compared side by side: ticks aligned, tokens and cost per tick, tools called,
-    the first tick where they diverge, and the totals."""
+    the first tick where they diverge, and the totals (-o FILE writes them as a page too)."""
     from agentprof import gate
 
     if not Path(old).exists() and not Path(new).exists():
@@ -990,8 +994,10 @@ def compare_cmd(
                 "two run ids need none",
                 param_hint="compare",
             )
-        _compare_runs(old, new, db, json_out, wait)
+        _compare_runs(old, new, db, json_out, wait, output)
         return
+    if output is not None:
+        raise typer.BadParameter("writes HTML for two run ids only", param_hint="--output")
     filters = _filters(since, until, source, agent)
     try:
         comparison = gate.compare(
@@ -1033,7 +1039,9 @@ def _compare_result(rows: list[dict[str, Any]]) -> sql.Result:
     return sql.Result("compare", cols, out)
 
 
-def _compare_runs(run_a: str, run_b: str, db: Path, json_out: bool, wait: float) -> None:
+def _compare_runs(
+    run_a: str, run_b: str, db: Path, json_out: bool, wait: float, output: Path | None
+) -> None:
     from agentprof.compare_runs import compare_runs
 
     con = _open_read(db, wait)
@@ -1042,8 +1050,18 @@ def _compare_runs(run_a: str, run_b: str, db: Path, json_out: bool, wait: float)
         comparison = compare_runs(con, full_a, full_b)
     finally:
         con.close()
+    if output is not None:
+        from agentprof import html
+
+        try:
+            output.write_text(html.render_compare(comparison, _generated_at()), encoding="utf-8")
+        except OSError as exc:
+            _fail(InputError(str(output), f"cannot write ({exc.strerror or exc})"))
+        _err(f"wrote {output}")
     if json_out:
         _print_json({"run_a": full_a, "run_b": full_b, **comparison.as_json()})
+        return
+    if output is not None:
         return
     out = render.console()
     for part in render.run_comparison(comparison, out.width):

@@ -13,7 +13,8 @@ from typing import Any
 
 import jinja2
 
-from agentprof import spans
+from agentprof import __version__, spans
+from agentprof.compare_runs import RunComparison
 from agentprof.render import first_items, format_value, to_json
 from agentprof.report import Report, RunDetail, top_savings
 from agentprof.resources import data_dir
@@ -721,6 +722,30 @@ def _run_charts(detail: RunDetail) -> list[Chart]:
     if window is not None:
         charts.append(timeline_chart(detail, window=window))
     return [*charts, tick_chart(detail), cache_chart(detail)]
+
+
+def render_compare(comparison: RunComparison, generated_at: str) -> str:
+    """`compare RUN_A RUN_B -o FILE`: the two runs side by side as one self-contained page."""
+    ticks = comparison.ticks.records()
+    scale = max(
+        [(t["a_cost_usd"] or 0.0) for t in ticks]
+        + [(t["b_cost_usd"] or 0.0) for t in ticks]
+        + [1e-12]
+    )
+    return (
+        environment()
+        .get_template("compare.html.j2")
+        .render(
+            version=__version__,
+            generated_at=generated_at,
+            runs=comparison.runs.records(),
+            first=comparison.first_divergence(),
+            totals=comparison.totals.records(),
+            ticks=ticks,
+            scale=scale,
+            tools=comparison.tools.records(),
+        )
+    )
 
 
 def render_report(report: Report) -> str:

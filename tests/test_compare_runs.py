@@ -195,3 +195,18 @@ def test_run_filters_are_refused_when_comparing_two_runs(built_pair):
     ran = run_cli("compare", A_ID, B_ID, "--db", built_pair, "--since", "2026-01-01")
     assert ran.exit_code == 2
     assert "two run ids need none" in ran.stderr
+
+
+def test_the_comparison_as_a_page_escapes_trace_text_and_marks_the_divergence(built_pair, tmp_path):
+    page = tmp_path / "compare.html"
+    ran = run_cli("compare", A_ID, B_ID, "--db", built_pair, "-o", page)
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.stdout == "" and f"wrote {page}" in ran.stderr
+    html = page.read_text()
+    assert "First divergence at tick 2: tools." in html
+    assert html.count('<tr class="worse">') == 3  # ticks 2, 3 and 4 diverge
+    assert "<script>" not in html.split("</head>", 1)[1]  # the hostile tool name is escaped
+    assert "&lt;script&gt;" in html or "&lt;" in html
+    assert "http" not in html.replace("http-equiv", "")  # self-contained: nothing to fetch
+    refused = run_cli("compare", str(built_pair), str(built_pair), "-o", page)
+    assert refused.exit_code == 2  # a page is for two runs only
