@@ -63,7 +63,13 @@ class PriceBook:
         for rule in self.rules:
             if rule.matches(provider, model, at):
                 return rule.rates, f"price file {self.source}", provider or None, model
-        return _genai_prices_rates(provider, model, at)
+        found = _genai_prices_rates(provider, model, at)
+        if found[0] is None and "/" in model:
+            # A router's id (LiteLLM, OpenRouter: `openai/gpt-4o-mini`): the model after the route,
+            # priced at the provider the route names when the span named none.
+            route, _, bare = model.rpartition("/")
+            return self.lookup(provider or route.rsplit("/", 1)[-1], bare, at)
+        return found
 
 
 def _class_rates(entry: dict[str, Any], where: str) -> dict[str, float]:

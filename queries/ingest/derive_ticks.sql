@@ -30,10 +30,12 @@ with calls as (
             a['ai.usage.cachedInputTokens'], a['gen_ai.usage.details.cache_read_tokens'],
             regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_read''\s*:\s*(\d+)', 1),
             a['gen_ai.usage.cache_read_tokens'], a['cache_read_tokens'],
+            a['gen_ai.usage.input_tokens.cached'],
             a['llm.token_count.prompt_details.cache_input']
         )) as cache_read,
         token_count(coalesce(
             a['gen_ai.usage.cache_creation.input_tokens'], a['gen_ai.usage.cache_creation_input_tokens'],
+            a['gen_ai.usage.cache_write.input_tokens'], a['gen_ai.usage.input_tokens.cache_write'],
             a['llm.token_count.prompt_details.cache_write'], a['ai.usage.inputTokenDetails.cacheWriteTokens'],
             a['gen_ai.usage.details.cache_write_tokens'],
             regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_creation''\s*:\s*(\d+)', 1),
@@ -64,6 +66,11 @@ with calls as (
         )) as provider_raw,
         coalesce(
             num(a['gen_ai.response.time_to_first_chunk']) * 1000.0,
+            -- TTFT attributes written in seconds by some instrumentations and in milliseconds by
+            -- others: a value that fits the call's latency when read as seconds is seconds.
+            seconds_or_ms(coalesce(num(a['gen_ai.server.time_to_first_token']),
+                                   num(a['gen_ai.response.time_to_first_token'])),
+                          (end_ns - start_ns) / 1e6),
             num(a['ai.response.msToFirstChunk']), num(a['ai.stream.msToFirstChunk']),
             num(a['ttft_ms']),
             (list_min(list_transform(
