@@ -128,6 +128,55 @@ def span_row(
     )
 
 
+def tool_span_row(
+    *,
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
+    tool_name: str,
+    call_id: str | None,
+    arguments: Any,
+    start_ns: int,
+    end_ns: int,
+    session: str | None,
+    result_chars: int | None,
+    source: str,
+    scope: str,
+    line: int,
+    status_code: int = 0,
+    status_message: str | None = None,
+    parent_trace_id: str | None = None,
+) -> tuple[Any, ...]:
+    """One tool execution as an OTel GenAI `execute_tool` span (the local-log readers' shape):
+    arguments kept as text (JSON when they were structured), the result's size, the session."""
+    if arguments is not None and not isinstance(arguments, str):
+        arguments = json_text(arguments)
+    return span_row(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name="execute_tool " + tool_name,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attributes={
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": tool_name,
+            "gen_ai.tool.call.id": call_id,
+            "gen_ai.tool.call.arguments": arguments,
+            "session.id": session,
+            RESULT_CHARS: result_chars,
+            SOURCE: source,
+            RANK: 1,
+        },
+        service=source,
+        scope=scope,
+        line=line,
+        status_code=status_code,
+        status_message=status_message,
+        parent_trace_id=parent_trace_id,
+    )
+
+
 def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader) -> None:
     """Stage the files' spans, drop stored copies that a staged span supersedes (higher
     `agentprof.rank`), then insert what is not stored yet."""

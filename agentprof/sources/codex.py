@@ -273,27 +273,18 @@ class _Reader:
         for tool in self.tools.values():
             if tool.end_ns is None:
                 continue
-            args = tool.args if isinstance(tool.args, str) or tool.args is None else None
-            yield agentlog.span_row(
+            yield agentlog.tool_span_row(
                 trace_id=tool.turn,
                 span_id=agentlog.stable_id("codex-tool", self.thread, tool.call_id),
                 parent_span_id=span_ids[tool.tick] if tool.tick < len(span_ids) else None,
-                name="execute_tool " + tool.name,
+                tool_name=tool.name,
+                call_id=tool.call_id,
+                arguments=tool.args,
                 start_ns=tool.start_ns,
                 end_ns=tool.end_ns,
-                attributes={
-                    "gen_ai.operation.name": "execute_tool",
-                    "gen_ai.tool.name": tool.name,
-                    "gen_ai.tool.call.id": tool.call_id,
-                    "gen_ai.tool.call.arguments": args
-                    if args is not None
-                    else agentlog.json_text(tool.args),
-                    "session.id": self.thread,
-                    agentlog.RESULT_CHARS: tool.result_chars,
-                    agentlog.SOURCE: SOURCE,
-                    agentlog.RANK: 1,
-                },
-                service=SOURCE,
+                session=self.thread,
+                result_chars=tool.result_chars,
+                source=SOURCE,
                 scope=SCOPE,
                 line=tool.line,
                 parent_trace_id=self.parent,

@@ -286,27 +286,20 @@ def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
             )
         )
         for tool in tools:
-            args = tool.args if isinstance(tool.args, str) else agentlog.json_text(tool.args)
             failed = tool.status in _FAILED
             batcher.add(
-                agentlog.span_row(
+                agentlog.tool_span_row(
                     trace_id=turn,
                     span_id=agentlog.stable_id("gemini-cli-tool", session, tool.call_id),
                     parent_span_id=span_id,
-                    name="execute_tool " + tool.name,
+                    tool_name=tool.name,
+                    call_id=tool.call_id,
+                    arguments=tool.args,
                     start_ns=tool.start_ns,
                     end_ns=tool.end_ns,
-                    attributes={
-                        "gen_ai.operation.name": "execute_tool",
-                        "gen_ai.tool.name": tool.name,
-                        "gen_ai.tool.call.id": tool.call_id,
-                        "gen_ai.tool.call.arguments": args,
-                        "session.id": session,
-                        agentlog.RESULT_CHARS: tool.result_chars,
-                        agentlog.SOURCE: SOURCE,
-                        agentlog.RANK: 1,
-                    },
-                    service=SOURCE,
+                    session=session,
+                    result_chars=tool.result_chars,
+                    source=SOURCE,
                     scope=SCOPE,
                     line=line if jsonl else index,
                     status_code=2 if failed else 0,

@@ -340,26 +340,18 @@ class _OpenHandsReader:
             content = result.get("content") if result is not None else None
             args = event.get("args")
             out.append(
-                agentlog.span_row(
+                agentlog.tool_span_row(
                     trace_id=run_id,
                     span_id=agentlog.stable_id(OPENHANDS, run_id, "tool", event.get("id")),
                     parent_span_id=ticks.get(str(resp.get("id"))),
-                    name="execute_tool " + name,
+                    tool_name=name,
+                    call_id=meta.get("tool_call_id"),
+                    arguments=args,
                     start_ns=start,
                     end_ns=end,
-                    attributes={
-                        "gen_ai.operation.name": "execute_tool",
-                        "gen_ai.tool.name": name,
-                        "gen_ai.tool.call.id": meta.get("tool_call_id"),
-                        "gen_ai.tool.call.arguments": agentlog.json_text(args)
-                        if args is not None
-                        else None,
-                        "session.id": instance,
-                        agentlog.RESULT_CHARS: len(content) if isinstance(content, str) else None,
-                        agentlog.SOURCE: OPENHANDS,
-                        agentlog.RANK: 1,
-                    },
-                    service=OPENHANDS,
+                    session=instance,
+                    result_chars=len(content) if isinstance(content, str) else None,
+                    source=OPENHANDS,
                     scope=SCOPE,
                     line=lineno,
                 )
