@@ -23,7 +23,12 @@ with calls as (
         -- Claude Code's own spans report Anthropic's disjoint counts under bare names.
         case when name = 'claude_code.llm_request'
                   or a['cache_read_tokens'] is not null or a['cache_creation_tokens'] is not null
-             then token_count(a['input_tokens']) end as disjoint_input,
+             then token_count(a['input_tokens'])
+             -- OpenLIT passes Anthropic's usage through unchanged: its gen_ai.usage.input_tokens
+             -- excludes cache reads and writes (fixtures/frameworks/openlit_anthropic).
+             when a['telemetry.sdk.name'] = 'openlit'
+                  and coalesce(a['gen_ai.provider.name'], a['gen_ai.system']) = 'anthropic'
+             then token_count(a['gen_ai.usage.input_tokens']) end as disjoint_input,
         token_count(coalesce(
             a['gen_ai.usage.cache_read.input_tokens'], a['gen_ai.usage.cache_read_input_tokens'],
             a['llm.token_count.prompt_details.cache_read'], a['ai.usage.inputTokenDetails.cacheReadTokens'],

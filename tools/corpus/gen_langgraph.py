@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from langchain_core.tools import tool  # noqa: E402
 from langchain_openai import ChatOpenAI  # noqa: E402
 from langgraph.prebuilt import create_react_agent  # noqa: E402
-from mock_model import SCENARIOS, MockModel, scenario_steps  # noqa: E402
+from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
 from openinference.instrumentation.langchain import LangChainInstrumentor  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -42,21 +42,30 @@ def run(scenario: str, exporter: InMemorySpanExporter) -> None:
             time.sleep(2.0)
         with lock:
             executed.append("get_weather")
+        if scenario == "cached_prompt":
+            # A long uncached tool result, so the second call's fresh input outweighs its
+            # cache read: an inclusive and a disjoint input count can then not be confused.
+            return LONG_REPORT.format(city=city)
         return f"The weather in {city} is sunny, 21 C."
 
     exporter.clear()
     with MockModel(scenario_steps(scenario)) as mock:
         model = ChatOpenAI(
-            model=mock.model, base_url=mock.base_url, api_key="mock", max_retries=0, timeout=30
+            model=mock.model,
+            base_url=mock.base_url,
+            api_key="mock",
+            max_retries=0,
+            timeout=30,
+            streaming=scenario == "streaming",
+            stream_usage=True,
         )
-        agent = create_react_agent(model, [get_weather])
+        prompt = SYSTEM_PROMPT if scenario == "cached_prompt" else None
+        agent = create_react_agent(model, [get_weather], prompt=prompt)
         agent.invoke(
             {"messages": [("user", "What is the weather? Use the tool for each city asked.")]},
             {"recursion_limit": 40},
         )
-        record = mock.record(
-            framework=FRAMEWORK, scenario=scenario, tools_executed=len(executed)
-        )
+        record = mock.record(framework=FRAMEWORK, scenario=scenario, tools_executed=len(executed))
     write_otlp_json(exporter.get_finished_spans(), OUT / f"{scenario}.otlp.json")
     write_truth(record, OUT / f"{scenario}.truth.json")
     print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
@@ -67,7 +76,7 @@ def main() -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "corpus-langgraph"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     LangChainInstrumentor().instrument(tracer_provider=provider)
-    for scenario in sys.argv[1:] or SCENARIOS:
+    for scenario in sys.argv[1:] or (*SCENARIOS, "streaming", "cached_prompt"):
         run(scenario, exporter)
 
 

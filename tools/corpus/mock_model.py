@@ -13,7 +13,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 MAX_REQUESTS = 64  # no scenario needs more; a runaway loop is cut off
@@ -31,6 +30,15 @@ class Step:
     text: str = ""
     latency_s: float = 0.15
     cached_tokens: int = 0  # served as prompt_tokens_details.cached_tokens / cache_read
+    cache_write_tokens: int = 0  # served as Anthropic's cache_creation_input_tokens only
+    ttft_s: float | None = None  # when streamed: the first chunk comes after this, the rest later
+
+
+# A long, stable system prompt for the cached_prompt scenario: written to the cache on call 1,
+# read from it on call 2 (tokens = characters/4, like every count the mock serves).
+SYSTEM_PROMPT = "You are a careful weather assistant. Always use the tool. " * 140
+SYSTEM_PROMPT_TOKENS = len(SYSTEM_PROMPT) // 4
+LONG_REPORT = "Hourly report for {city}: sunny, 21 C, light wind from the west. " * 200
 
 
 def scenario_steps(name: str, final_tool: str | None = None) -> list[Step]:
@@ -38,6 +46,16 @@ def scenario_steps(name: str, final_tool: str | None = None) -> list[Step]:
     that tool (smolagents' ToolCallingAgent answers through a `final_answer` tool)."""
     if name in ("healthy", "slow_tool"):
         steps = [Step([("get_weather", {"city": "Paris"})]), Step(text="It is sunny in Paris.")]
+    elif name == "streaming":
+        steps = [
+            Step([("get_weather", {"city": "Paris"})], latency_s=0.6, ttft_s=0.3),
+            Step(text="It is sunny in Paris.", latency_s=0.6, ttft_s=0.3),
+        ]
+    elif name == "cached_prompt":
+        steps = [
+            Step([("get_weather", {"city": "Paris"})], cache_write_tokens=SYSTEM_PROMPT_TOKENS),
+            Step(text="It is sunny in Paris.", cached_tokens=SYSTEM_PROMPT_TOKENS),
+        ]
     elif name == "many_ticks":
         steps = [Step([("get_weather", {"city": f"City{i}"})]) for i in range(12)]
         steps.append(Step(text="I checked all twelve cities; all are sunny."))
@@ -57,19 +75,28 @@ SCENARIOS = ("healthy", "slow_tool", "many_ticks", "parallel_tools")
 
 def _prompt_chars(body: dict[str, Any]) -> int:
     """Characters the model would read: message contents, tool-call arguments, tool schemas."""
-    n = 0
+    n = _content_chars(body.get("system"))
     for m in body.get("messages", []):
-        content = m.get("content")
-        if isinstance(content, str):
-            n += len(content)
-        elif isinstance(content, list):
-            n += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
+        n += _content_chars(m.get("content"))
         for tc in m.get("tool_calls") or []:
             n += len(tc.get("function", {}).get("arguments", ""))
-    system = body.get("system")
-    if isinstance(system, str):
-        n += len(system)
     n += len(json.dumps(body.get("tools", []), sort_keys=True))
+    return n
+
+
+def _content_chars(content: Any) -> int:
+    """A string, or a list of blocks: text, Anthropic tool_use input and tool_result content."""
+    if isinstance(content, str):
+        return len(content)
+    if not isinstance(content, list):
+        return 0
+    n = 0
+    for block in content:
+        if isinstance(block, dict):
+            n += len(block.get("text", "") or "")
+            if "input" in block:
+                n += len(json.dumps(block["input"]))
+            n += _content_chars(block.get("content"))
     return n
 
 
@@ -113,7 +140,7 @@ class MockModel:
     def record(self, **extra: Any) -> dict[str, Any]:
         totals = {
             k: sum(c[k] for c in self.calls)
-            for k in ("prompt_tokens", "completion_tokens", "cached_tokens")
+            for k in ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens")
         }
         return {
             "model": self.model,
@@ -132,6 +159,10 @@ class MockModel:
             step = self.steps[i]
             prompt = max(1, _prompt_chars(body) // 4)
             cached = min(step.cached_tokens, prompt)
+            # OpenAI's usage has no cache-write count: only the Anthropic API serves one.
+            written = (
+                min(step.cache_write_tokens, prompt - cached) if api.startswith("anthropic") else 0
+            )
             answer = step.text + "".join(json.dumps(a) + n for n, a in step.tool_calls)
             call = {
                 "index": i + 1,
@@ -140,7 +171,11 @@ class MockModel:
                 "prompt_tokens": prompt,
                 "completion_tokens": max(1, len(answer) // 4),
                 "cached_tokens": cached,
+                "cache_write_tokens": written,
                 "latency_s": step.latency_s,
+                "ttft_s": (step.ttft_s if step.ttft_s is not None else step.latency_s)
+                if body.get("stream")
+                else None,
                 "tool_calls": [n for n, _ in step.tool_calls],
             }
             self.calls.append(call)
@@ -178,7 +213,9 @@ class MockModel:
                 try:
                     if path.endswith("/chat/completions"):
                         step, call = mock._next(body, "openai.chat")
-                        time.sleep(step.latency_s)
+                        # A streamed answer starts at once (headers) and sends its first
+                        # chunk after ttft_s, as vLLM-style servers do.
+                        time.sleep(0.0 if call["stream"] else step.latency_s)
                         self._openai(body, step, call)
                     elif path.endswith("/messages"):
                         step, call = mock._next(body, "anthropic.messages")
@@ -226,6 +263,8 @@ class MockModel:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.end_headers()
+                self.wfile.flush()
+                time.sleep(call["ttft_s"])
 
                 def chunk(delta: dict[str, Any], fin: str | None, use: Any = None) -> None:
                     doc: dict[str, Any] = {
@@ -242,7 +281,10 @@ class MockModel:
                     self.wfile.write(f"data: {json.dumps(doc)}\n\n".encode())
                     self.wfile.flush()
 
-                chunk({"role": "assistant", "content": step.text or ""}, None)
+                chunk({"role": "assistant", "content": step.text[:4]}, None)
+                time.sleep(max(0.0, step.latency_s - call["ttft_s"]))
+                if step.text[4:]:
+                    chunk({"content": step.text[4:]}, None)
                 for k, tc in enumerate(tool_calls):
                     chunk({"tool_calls": [{"index": k, **tc}]}, None)
                 chunk({}, finish)
@@ -256,7 +298,12 @@ class MockModel:
                     content.append({"type": "text", "text": step.text})
                 for k, (n, a) in enumerate(step.tool_calls):
                     content.append(
-                        {"type": "tool_use", "id": f"toolu_{call['index']}_{k}", "name": n, "input": a}
+                        {
+                            "type": "tool_use",
+                            "id": f"toolu_{call['index']}_{k}",
+                            "name": n,
+                            "input": a,
+                        }
                     )
                 self._json(
                     200,
@@ -268,10 +315,12 @@ class MockModel:
                         "content": content,
                         "stop_reason": "tool_use" if step.tool_calls else "end_turn",
                         "usage": {
-                            "input_tokens": call["prompt_tokens"] - call["cached_tokens"],
+                            "input_tokens": call["prompt_tokens"]
+                            - call["cached_tokens"]
+                            - call["cache_write_tokens"],
                             "output_tokens": call["completion_tokens"],
                             "cache_read_input_tokens": call["cached_tokens"],
-                            "cache_creation_input_tokens": 0,
+                            "cache_creation_input_tokens": call["cache_write_tokens"],
                         },
                     },
                 )

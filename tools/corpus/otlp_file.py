@@ -3,6 +3,7 @@ enums, int64 as strings), so the corpus files look like what a collector receive
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,6 @@ def _hex_ids(node: Any) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in _ID_KEYS and isinstance(value, str):
-                import base64
-
                 node[key] = base64.b64decode(value).hex()
             else:
                 _hex_ids(value)
