@@ -193,6 +193,22 @@ class BadLine(ValueError):
     """A record this reader cannot use: quarantined with its line number, the file goes on."""
 
 
+def token_counts(value: Any, keys: Iterable[str], what: str) -> dict[str, int]:
+    """The token counts `keys` of a usage object (absent or null: 0), as whole numbers; BadLine
+    names the first one that is not a count."""
+    if not isinstance(value, dict):
+        raise BadLine(f"{what} is not an object")
+    out = {}
+    for key in keys:
+        v = value.get(key, 0)
+        if v is None:
+            v = 0
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            raise BadLine(f"{what}.{key} {str(v)[:40]!r} is not a token count")
+        out[key] = int(v)
+    return out
+
+
 class LineReader(Protocol):
     def line(self, lineno: int, doc: dict[str, Any]) -> None: ...
 

@@ -53,17 +53,7 @@ def looks_like(doc: Any) -> bool:
 def _usage(value: Any, what: str) -> tuple[int, ...] | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise BadLine(f"{what} is not an object")
-    out = []
-    for key in _FIELDS:
-        v = value.get(key, 0)
-        if v is None:
-            v = 0
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            raise BadLine(f"{what}.{key} {str(v)[:40]!r} is not a token count")
-        out.append(int(v))
-    return tuple(out)
+    return tuple(agentlog.token_counts(value, _FIELDS, what).values())
 
 
 @dataclass

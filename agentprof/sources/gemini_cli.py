@@ -53,24 +53,6 @@ def looks_like(doc: Any) -> bool:
     )
 
 
-class _Bad(ValueError):
-    pass
-
-
-def _tokens(value: Any) -> dict[str, int]:
-    if not isinstance(value, dict):
-        raise _Bad("tokens is not an object")
-    out = {}
-    for key in _TOKEN_KEYS:
-        v = value.get(key, 0)
-        if v is None:
-            v = 0
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            raise _Bad(f"tokens.{key} {str(v)[:40]!r} is not a token count")
-        out[key] = int(v)
-    return out
-
-
 @dataclass
 class _Tool:
     call_id: str
@@ -238,9 +220,9 @@ def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
             continue  # info/error/warning notices, or a reply without counts: no model call seen
         try:
             if ts is None:
-                raise _Bad("gemini message without a valid timestamp")
-            tokens = _tokens(msg["tokens"])
-        except _Bad as exc:
+                raise agentlog.BadLine("gemini message without a valid timestamp")
+            tokens = agentlog.token_counts(msg["tokens"], _TOKEN_KEYS, "tokens")
+        except agentlog.BadLine as exc:
             nbad += 1
             bad(line, f"{where}: {exc}", agentlog.excerpt(agentlog.json_text(msg)))
             continue
