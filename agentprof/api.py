@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from agentprof import periods, sql, store
+from agentprof import ids, periods, sql, store
 from agentprof.diagnose import Thresholds, diagnose, load_tool_rules
-from agentprof.errors import NotFoundError
 from agentprof.ingest import pending_traces
 
 if TYPE_CHECKING:
@@ -82,14 +81,7 @@ class Database:
 
     def _run_id(self, run_id: str) -> str:
         """A full run id from an id or a unique prefix of one."""
-        matches = sql.run(self._con, "report/run_exists", {"run_id": run_id}).rows
-        ids = [str(r[0]) for r in matches]
-        if run_id in ids:
-            return run_id
-        if len(ids) != 1:
-            why = "no such run" if not ids else f"ambiguous run id prefix ({len(ids)} runs)"
-            raise NotFoundError(run_id, why, "Database.runs() lists run ids")
-        return ids[0]
+        return ids.resolve(self._con, "run", run_id, "Database.runs() lists run ids")
 
     def _run_ids(self, run_id: str | None) -> list[str]:
         if run_id is not None:

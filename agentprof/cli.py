@@ -23,7 +23,7 @@ from agentprof.diagnose import (
     load_thresholds,
     load_tool_rules,
 )
-from agentprof.errors import AgentprofError, ExitCode, InputError, InternalError, NotFoundError
+from agentprof.errors import AgentprofError, ExitCode, InputError, InternalError
 from agentprof.ingest import IngestSummary, ingest, pending_traces, scan_paths
 from agentprof.pricing import PriceBook, load_price_file
 
@@ -460,34 +460,18 @@ def sessions_cmd(
 
 def _resolve_session(con: Any, session_id: str) -> str:
     """A full session id from an id or a unique prefix of one."""
-    matches = [
-        str(r[0]) for r in sql.run(con, "report/session_exists", {"session_id": session_id}).rows
-    ]
-    if session_id in matches:
-        return session_id
-    if not matches:
-        _fail(NotFoundError(session_id, "no such session", "`agentprof sessions` lists them"))
-    if len(matches) > 1:
-        _fail(NotFoundError(session_id, "ambiguous session id prefix", _candidates(matches)))
-    return matches[0]
+    try:
+        return ids.resolve(con, "session", session_id, "`agentprof sessions` lists them")
+    except AgentprofError as exc:
+        _fail(exc)
 
 
 def _resolve_run(con: Any, run_id: str) -> str:
     """A full run id from an id or a unique prefix of one."""
-    matches = [str(r[0]) for r in sql.run(con, "report/run_exists", {"run_id": run_id}).rows]
-    if run_id in matches:
-        return run_id
-    if not matches:
-        _fail(NotFoundError(run_id, "no such run", "`agentprof runs` lists run ids"))
-    if len(matches) > 1:
-        _fail(NotFoundError(run_id, "ambiguous run id prefix", _candidates(matches)))
-    return matches[0]
-
-
-def _candidates(matches: list[str]) -> str:
-    shown = ", ".join(render.safe(m) for m in matches[:10])
-    more = " and more" if len(matches) > 10 else ""
-    return f"it starts {shown}{more}; give more characters"
+    try:
+        return ids.resolve(con, "run", run_id, "`agentprof runs` lists run ids")
+    except AgentprofError as exc:
+        _fail(exc)
 
 
 @app.command("quarantine")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import duckdb
 
 from agentprof import sql
+from agentprof.errors import NotFoundError
 
 MIN_PREFIX = 8
 
@@ -46,3 +47,29 @@ def short_ids(con: duckdb.DuckDBPyConnection, wanted: Iterable[str | None]) -> d
     """Shortest unique prefixes of `wanted` among every run and session id in the database."""
     every = [str(r[0]) for r in sql.run(con, "report/all_ids").rows]
     return unique_prefixes(every, (w for w in wanted if w))
+
+
+# kind -> the query listing ids that start with a prefix, and its parameter
+_LOOKUPS = {
+    "run": ("report/run_exists", "run_id"),
+    "session": ("report/session_exists", "session_id"),
+}
+
+
+def resolve(con: duckdb.DuckDBPyConnection, kind: str, prefix: str, hint: str) -> str:
+    """The full run or session id (`kind`) that `prefix` names: the id itself, or the one id it
+    starts. NotFoundError otherwise, with `hint` when nothing matches and the first candidates
+    when several do."""
+    query, param = _LOOKUPS[kind]
+    matches = [str(r[0]) for r in sql.run(con, query, {param: prefix}).rows]
+    if prefix in matches:
+        return prefix
+    if not matches:
+        raise NotFoundError(prefix, f"no such {kind}", hint)
+    if len(matches) > 1:
+        more = " and more" if len(matches) > 10 else ""
+        shown = ", ".join(matches[:10])
+        raise NotFoundError(
+            prefix, f"ambiguous {kind} id prefix", f"it starts {shown}{more}; give more characters"
+        )
+    return matches[0]
