@@ -114,3 +114,46 @@ def test_grown_rollout_adds_only_new_ticks(db: Path, tmp_path: Path) -> None:
     ingest_json(fresh, ROLLOUT)
     assert sums(db) == sums(fresh)
     assert sums(db)[:5] == (3, 900, 2800, 100, 15)
+
+
+def _event(ts: str, kind: str, payload: dict[str, object]) -> str:
+    import json
+
+    return json.dumps({"timestamp": ts, "type": kind, "payload": payload})
+
+
+def _count(ts: str, inp: int, total: int) -> str:
+    usage = {"input_tokens": inp, "cached_input_tokens": 0, "output_tokens": 10}
+    usage_total = {**usage, "input_tokens": total}
+    return _event(
+        ts,
+        "event_msg",
+        {"type": "token_count", "info": {"last_token_usage": usage, "total_token_usage": usage_total}},
+    )
+
+
+def test_a_tick_with_no_input_logged_before_it_does_not_span_the_idle_gap(
+    db: Path, tmp_path: Path
+) -> None:
+    """ccusage's synthetic session-alpha logs two token_count events a day apart with nothing in
+    between. A tick starts at its input (a user message, a tool output); with none logged, at
+    the first item of its response, and with none of those either it has no measurable
+    latency. The day between them is never model time."""
+    lines = [
+        _event("2026-05-13T09:00:00.000Z", "turn_context", {"model": "gpt-5"}),
+        _event("2026-05-13T09:00:01.000Z", "event_msg", {"type": "user_message", "message": "hi"}),
+        _count("2026-05-13T09:00:04.000Z", 100, 100),  # 3 s after the user message
+        _count("2026-05-14T10:00:00.000Z", 200, 300),  # nothing in between: 0 s
+        _event(
+            "2026-05-14T11:00:00.000Z",
+            "response_item",
+            {"type": "message", "role": "assistant", "content": []},
+        ),
+        _count("2026-05-14T11:00:02.000Z", 300, 600),  # from its first response item: 2 s
+    ]
+    rollout = tmp_path / "rollout-2026-05-13T09-00-00-gap.jsonl"
+    rollout.write_text("\n".join(lines) + "\n")
+    ingest_json(db, rollout)
+    (run,) = runs_json(db)
+    ticks = ticks_json(db, run["run_id"])
+    assert [t["latency_ms"] for t in ticks] == [3000, 0, 2000]

@@ -161,7 +161,7 @@ class _Reader:
     def item(self, lineno: int, ts: int, p: dict[str, Any]) -> None:
         kind = p.get("type")
         if kind in _CALLS:
-            self._response_began()
+            self._response_began(ts)
             call_id = p.get("call_id")
             if isinstance(call_id, str) and call_id not in self.tools:
                 args = p.get("arguments", p.get("input"))
@@ -181,11 +181,13 @@ class _Reader:
             self.last_input_ns = ts
             self.response_start_ns = None
         elif kind in ("reasoning", "message", "web_search_call", "local_shell_call"):
-            self._response_began()
+            self._response_began(ts)
 
-    def _response_began(self) -> None:
+    def _response_began(self, ts: int) -> None:
+        # With no input seen since the last tick, the first item of the response is the
+        # earliest time the log shows for it (a lower bound on the call's latency).
         if self.response_start_ns is None:
-            self.response_start_ns = self.last_input_ns
+            self.response_start_ns = ts if self.last_input_ns is None else self.last_input_ns
 
     def token_count(self, lineno: int, ts: int, p: dict[str, Any]) -> None:
         info = p.get("info")
@@ -242,7 +244,10 @@ class _Reader:
         )
         self.compacted = False
         self.tick_calls = []
-        self.last_input_ns = ts
+        # The next tick starts at its own input (a tool output, a user message). Without one
+        # its start is unknown: taking this tick's end would count the idle time between two
+        # responses as model time (a day, in a rollout that logs nothing in between).
+        self.last_input_ns = None
         self.response_start_ns = None
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
