@@ -138,7 +138,7 @@ def test_a_tick_with_no_input_logged_before_it_does_not_span_the_idle_gap(
     """ccusage's synthetic session-alpha logs two token_count events a day apart with nothing in
     between. A tick starts at its input (a user message, a tool output); with none logged, at
     the first item of its response, and with none of those either it has no measurable
-    latency. The day between them is never model time."""
+    latency. The day between them is neither model time nor any turn's time."""
     lines = [
         _event("2026-05-13T09:00:00.000Z", "turn_context", {"model": "gpt-5"}),
         _event("2026-05-13T09:00:01.000Z", "event_msg", {"type": "user_message", "message": "hi"}),
@@ -154,6 +154,9 @@ def test_a_tick_with_no_input_logged_before_it_does_not_span_the_idle_gap(
     rollout = tmp_path / "rollout-2026-05-13T09-00-00-gap.jsonl"
     rollout.write_text("\n".join(lines) + "\n")
     ingest_json(db, rollout)
-    (run,) = runs_json(db)
-    ticks = ticks_json(db, run["run_id"])
+    runs = sorted(runs_json(db), key=lambda r: r["started_at"])
+    ticks = [t for r in runs for t in ticks_json(db, r["run_id"])]
     assert [t["latency_ms"] for t in ticks] == [3000, 0, 2000]
+    # Each unprompted response opens a turn of its own; no turn's wall-clock holds the gaps.
+    assert [r["wall_ms"] for r in runs] == [3000, 0, 2000]
+    assert len({r["session_id"] for r in runs}) == 1

@@ -184,10 +184,18 @@ class _Reader:
             self._response_began(ts)
 
     def _response_began(self, ts: int) -> None:
-        # With no input seen since the last tick, the first item of the response is the
-        # earliest time the log shows for it (a lower bound on the call's latency).
         if self.response_start_ns is None:
+            if self.last_input_ns is None:
+                self._unprompted(ts)
             self.response_start_ns = ts if self.last_input_ns is None else self.last_input_ns
+
+    def _unprompted(self, ts: int) -> None:
+        """A response after an earlier one with no input logged in between (no tool output,
+        no user message; only synthetic rollouts show it). Its start is the first item of the
+        response, a lower bound on the call's latency, and it opens a turn of its own: the time
+        since the last response is accounted for by nothing, so it is no part of that turn."""
+        if self.ticks:
+            self._start_turn(ts)
 
     def token_count(self, lineno: int, ts: int, p: dict[str, Any]) -> None:
         info = p.get("info")
@@ -213,6 +221,8 @@ class _Reader:
         if not any(delta):
             return
         model = info.get("model") if isinstance(info.get("model"), str) else self.model
+        if self.response_start_ns is None and self.last_input_ns is None:
+            self._unprompted(ts)
         start = self.response_start_ns or self.last_input_ns or ts
         inp, cached, out, reasoning = delta
         cached = min(cached, inp)
@@ -244,9 +254,8 @@ class _Reader:
         )
         self.compacted = False
         self.tick_calls = []
-        # The next tick starts at its own input (a tool output, a user message). Without one
-        # its start is unknown: taking this tick's end would count the idle time between two
-        # responses as model time (a day, in a rollout that logs nothing in between).
+        # The next tick starts at its own input (a tool output, a user message); see
+        # _unprompted for one that has none.
         self.last_input_ns = None
         self.response_start_ns = None
 
