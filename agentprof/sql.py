@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from agentprof import dialects
 from agentprof.resources import data_dir
 
 
@@ -31,9 +32,11 @@ class Result:
 
 @functools.cache
 def query_text(name: str) -> str:
-    """`report/runs` is queries/report/runs.sql."""
+    """`report/runs` is queries/report/runs.sql, its `{{field}}` attribute dialects rendered
+    (agentprof/dialects.py)."""
     path = data_dir("queries") / f"{name}.sql"
-    return path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    return text if name.startswith("clickhouse/") else dialects.expand(text)
 
 
 def _statement(name: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:

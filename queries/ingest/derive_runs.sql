@@ -17,12 +17,9 @@ with s as (
            a['agentprof.source'] as source,
            -- the working directory (or project folder) a coding-agent log recorded
            a['agentprof.project'] as project,
-           coalesce(a['gen_ai.agent.name'], a['agent.name'], a['agent_name']) as agent_name,
+           {{agent_name}} as agent_name,
            a['traceloop.workflow.name'] as workflow_name,
-           coalesce(a['gen_ai.conversation.id'], a['session.id'], a['langsmith.trace.session_id'],
-                    a['traceloop.association.properties.session_id'], a['langfuse.session.id'],
-                    a['ai.telemetry.metadata.sessionId'], a['ai.telemetry.metadata.session_id'],
-                    a['traceloop.association.properties.thread_id']) as session_id
+           {{session_id}} as session_id
     from affected_spans
 ),
 bounds as (

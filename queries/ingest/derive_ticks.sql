@@ -1,7 +1,8 @@
 -- Derive ticks
 -- One row per model-call span of the affected traces, read in every attribute dialect of
 -- FORMATS.md §3.9 (OTel GenAI current and deprecated, OpenInference, OpenLLMetry, Vercel AI SDK,
--- pydantic-ai, LangSmith, Claude Code spans); for each field the first non-null candidate wins.
+-- pydantic-ai, LangSmith, Claude Code spans). A field name in double braces stands for that field's attribute keys from
+-- queries/dialects.csv, first present wins (agentprof/dialects.py renders it).
 -- Only model-call spans count: agent/workflow spans that repeat run totals (pydantic-ai's
 -- invoke_agent, Vercel's ai.generateText) are never read for tokens. A model-call span that wraps
 -- another model-call span (two instrumentations of one request) yields to the inner one.
@@ -16,10 +17,7 @@ create or replace temp table derived_ticks as
 with calls as (
     select
         trace_id, span_id, parent_span_id, start_ns, end_ns,
-        token_count(coalesce(
-            a['gen_ai.usage.input_tokens'], a['gen_ai.usage.prompt_tokens'],
-            a['llm.token_count.prompt'], a['ai.usage.inputTokens'], a['ai.usage.promptTokens']
-        )) as inclusive_input,
+        {{input}} as inclusive_input,
         -- Claude Code's own spans report Anthropic's disjoint counts under bare names.
         case when name = 'claude_code.llm_request'
                   or a['cache_read_tokens'] is not null or a['cache_creation_tokens'] is not null
@@ -27,57 +25,24 @@ with calls as (
              -- OpenLIT passes Anthropic's usage through unchanged: its gen_ai.usage.input_tokens
              -- excludes cache reads and writes (fixtures/frameworks/openlit_anthropic).
              when a['telemetry.sdk.name'] = 'openlit'
-                  and coalesce(a['gen_ai.provider.name'], a['gen_ai.system']) = 'anthropic'
+                  and lower({{provider}}) = 'anthropic'
              then token_count(a['gen_ai.usage.input_tokens']) end as disjoint_input,
-        token_count(coalesce(
-            a['gen_ai.usage.cache_read.input_tokens'], a['gen_ai.usage.cache_read_input_tokens'],
-            a['llm.token_count.prompt_details.cache_read'], a['ai.usage.inputTokenDetails.cacheReadTokens'],
-            a['ai.usage.cachedInputTokens'], a['gen_ai.usage.details.cache_read_tokens'],
-            regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_read''\s*:\s*(\d+)', 1),
-            a['gen_ai.usage.cache_read_tokens'], a['cache_read_tokens'],
-            a['gen_ai.usage.input_tokens.cached'],
-            a['llm.token_count.prompt_details.cache_input']
-        )) as cache_read,
-        token_count(coalesce(
-            a['gen_ai.usage.cache_creation.input_tokens'], a['gen_ai.usage.cache_creation_input_tokens'],
-            a['gen_ai.usage.cache_write.input_tokens'], a['gen_ai.usage.input_tokens.cache_write'],
-            a['llm.token_count.prompt_details.cache_write'], a['ai.usage.inputTokenDetails.cacheWriteTokens'],
-            a['gen_ai.usage.details.cache_write_tokens'],
-            regexp_extract(a['gen_ai.usage.input_token_details'], '''cache_creation''\s*:\s*(\d+)', 1),
-            a['gen_ai.usage.cache_write_tokens'], a['cache_creation_tokens']
-        )) as cache_write,
+        {{cache_read}} as cache_read,
+        {{cache_write}} as cache_write,
         -- Local-log readers (agentprof/sources) split Anthropic's 1h cache writes out of the total.
-        token_count(a['agentprof.usage.cache_write_1h_tokens']) as cache_write_1h,
-        token_count(coalesce(
-            a['gen_ai.usage.output_tokens'], a['gen_ai.usage.completion_tokens'],
-            a['llm.token_count.completion'], a['ai.usage.outputTokens'], a['ai.usage.completionTokens'],
-            a['output_tokens']
-        )) as output,
-        token_count(coalesce(
-            a['gen_ai.usage.reasoning.output_tokens'], a['gen_ai.usage.reasoning_tokens'],
-            a['llm.usage.reasoning_tokens'], a['llm.token_count.completion_details.reasoning'],
-            a['ai.usage.outputTokenDetails.reasoningTokens'], a['ai.usage.reasoningTokens']
-        )) as reasoning,
-        coalesce(
-            a['gen_ai.response.model'], a['llm.response.model_name'], a['ai.response.model'],
-            a['llm.model_name'], a['gen_ai.request.model'], a['ai.model.id'], a['model']
-        ) as model,
-        coalesce(a['gen_ai.request.model'], a['llm.request.model_name'], a['ai.model.id'], a['model'])
-            as request_model,
+        {{cache_write_1h}} as cache_write_1h,
+        {{output}} as output,
+        {{reasoning}} as reasoning,
+        {{model}} as model,
+        {{request_model}} as request_model,
         lower(coalesce(
-            a['gen_ai.provider.name'], a['gen_ai.system'], a['llm.provider'], a['llm.system'],
-            a['ai.model.provider'],
+            {{provider}},
             case when service_name = 'claude-code' or name like 'claude_code.%' then 'anthropic' end
         )) as provider_raw,
+        -- Time to first token, in ms: the attribute (its unit per dialect row; an s_or_ms row is
+        -- read as seconds when that fits the call's latency), else the first-chunk event.
         coalesce(
-            num(a['gen_ai.response.time_to_first_chunk']) * 1000.0,
-            -- TTFT attributes written in seconds by some instrumentations and in milliseconds by
-            -- others: a value that fits the call's latency when read as seconds is seconds.
-            seconds_or_ms(coalesce(num(a['gen_ai.server.time_to_first_token']),
-                                   num(a['gen_ai.response.time_to_first_token'])),
-                          (end_ns - start_ns) / 1e6),
-            num(a['ai.response.msToFirstChunk']), num(a['ai.stream.msToFirstChunk']),
-            num(a['ttft_ms']),
+            {{ttft}},
             (list_min(list_transform(
                 list_filter(events, lambda e: e.name in (
                     'gen_ai.content.completion.chunk', 'ai.stream.firstChunk', 'First Token Stream Event'
@@ -85,14 +50,8 @@ with calls as (
                 lambda e: e.time_ns
             )) - start_ns) / 1e6
         ) as ttft_ms,
-        coalesce(
-            case when json_valid(a['gen_ai.response.finish_reasons'])
-                 then json_extract_string(a['gen_ai.response.finish_reasons'], '$[0]')
-                 else a['gen_ai.response.finish_reasons'] end,
-            a['ai.response.finishReason'], a['stop_reason']
-        ) as finish_reason,
-        num(coalesce(a['operation.cost'], a['llm.cost.total'], a['cost_usd'], a['gen_ai.usage.cost']))
-            as reported_cost_usd,
+        {{finish_reason}} as finish_reason,
+        {{reported_cost}} as reported_cost_usd,
         span_status(status_code, a) as status,
         -- What the model said, where tool-call ids show (derive_tool_calls links tools by them).
         concat_ws(' ',

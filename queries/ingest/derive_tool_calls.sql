@@ -11,24 +11,26 @@ with tools as (
     select
         trace_id as run_id,
         span_id,
-        coalesce(a['gen_ai.tool.name'], a['tool.name'], a['ai.toolCall.name'], a['tool_name'],
-                 a['tool_call.function.name'], a['traceloop.entity.name'], name) as tool_name,
-        coalesce(a['gen_ai.tool.call.id'], a['tool_call.id'], a['ai.toolCall.id'], a['tool_use_id'],
-                 a['tool.id']) as call_id,
+        coalesce({{tool_name}}, name) as tool_name,
+        {{tool_call_id}} as call_id,
         start_ns,
         end_ns,
         -- Tools that wait on a person (Claude Code's AskUserQuestion, ExitPlanMode) are user wait.
         case when a['agentprof.tool.user_wait'] = 'true' then 'user_wait'
              else span_status(status_code, a) end as status,
-        coalesce(a['gen_ai.tool.call.arguments'], a['tool_call.function.arguments'], a['ai.toolCall.args'],
-                 case when a['openinference.span.kind'] = 'TOOL' then a['input.value'] end,
-                 a['traceloop.entity.input'], a['tool_input'], a['tool_parameters']) as args
+        -- OpenInference keeps a tool's arguments in its generic input.value.
+        coalesce({{tool_args}},
+                 case when a['openinference.span.kind'] = 'TOOL' then a['input.value'] end) as args
     from affected_spans
-    where a['gen_ai.operation.name'] = 'execute_tool'
+    where (a['gen_ai.operation.name'] = 'execute_tool'
        or a['openinference.span.kind'] = 'TOOL'
        or a['traceloop.span.kind'] = 'tool'
        or name = 'ai.toolCall'
-       or name = 'claude_code.tool'
+       or name = 'claude_code.tool')
+      -- A tool name in parentheses is a framework's placeholder, not a tool a model can call
+      -- (model APIs take names of letters, digits, _ . -): Google ADK's `(merged tools)` span
+      -- sums up parallel calls that each have a span of their own (fixtures/frameworks/google_adk).
+      and not coalesce({{tool_name}} like '(%)', false)
 ),
 -- The tools to link by id, and the outputs they may be named in (an empty output names none).
 linked as (
