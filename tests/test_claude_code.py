@@ -56,6 +56,20 @@ def test_real_folders_match_ccusage_token_totals(db: Path, folder: str) -> None:
     assert all(r["source"] == "claude-code" for r in runs_json(db))
 
 
+def test_usage_only_lines_without_a_type_are_read_as_ccusage_reads_them(db: Path) -> None:
+    """ccusage's own fixtures (`projects/*/session-*/chat.jsonl`) hold assistant messages with
+    usage, session and request ids but no `type`. ccusage 20.0.24 `daily --offline -z UTC`
+    on that folder: 2026-01-09 input 300, output 125, cache write 75, cache read 30; 2026-01-10
+    300 / 125 / 0 / 40; 2026-02-03 130 / 60 / 15 / 40 (its costs come from the lines' own
+    costUSD, not compared)."""
+    folder = REALDATA / "public" / "claude-code" / "ccusage-fixtures" / "projects"
+    out = ingest_json(db, folder)
+    assert out["files_failed"] == 0 and out["records_skipped"] == 0
+    t = totals(db)
+    assert (t["input"], t["output"], t["cache_write"], t["cache_read"]) == (730, 310, 90, 110)
+    assert t["ticks"] == 5
+
+
 def test_spotter_subagents_are_child_runs(db: Path) -> None:
     ingest_json(db, REALDATA / "public" / "claude-code" / "spotter")
     runs = runs_json(db)

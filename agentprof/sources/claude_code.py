@@ -75,7 +75,20 @@ def looks_like(doc: Any) -> bool:
     if kind in ("summary", "file-history-snapshot") and ("leafUuid" in doc or "snapshot" in doc):
         return True
     msg = doc.get("message")
-    return kind in ("assistant", "user") and isinstance(msg, dict)
+    return (kind in ("assistant", "user") and isinstance(msg, dict)) or _usage_only(doc)
+
+
+def _usage_only(doc: dict[str, Any]) -> bool:
+    """A line with no `type`: an assistant message with its usage, the session and request ids
+    (older transcripts, and ccusage's fixtures; ccusage reads them as usage records)."""
+    msg = doc.get("message")
+    return (
+        "type" not in doc
+        and "sessionId" in doc
+        and isinstance(msg, dict)
+        and msg.get("role") == "assistant"
+        and isinstance(msg.get("usage"), dict)
+    )
 
 
 def is_meta(path: Path, doc: Any) -> bool:
@@ -174,7 +187,7 @@ class _Reader:
         kind = doc.get("type")
         if self.cwd is None and isinstance(doc.get("cwd"), str) and doc["cwd"]:
             self.cwd = doc["cwd"]  # the first one: where the session started
-        if kind == "assistant":
+        if kind == "assistant" or (kind is None and _usage_only(doc)):
             self.assistant(lineno, doc)
         elif kind == "user":
             self.user(lineno, doc)
