@@ -188,6 +188,11 @@ class _Reader:
         if self.cwd is None and isinstance(doc.get("cwd"), str) and doc["cwd"]:
             self.cwd = doc["cwd"]  # the first one: where the session started
         if kind == "assistant" or (kind is None and _usage_only(doc)):
+            if kind is None:
+                # No conversation around a usage-only record (no prompt, no tool results): each
+                # is a turn of its own, so days between records are no turn's wall-clock.
+                trace = self.trace_of(doc)
+                self.turn_of[trace] = f"{trace}#{lineno}"
             self.assistant(lineno, doc)
         elif kind == "user":
             self.user(lineno, doc)
