@@ -9,17 +9,19 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
-
-import genai_prices
-from genai_prices import Usage, calc_price
-from genai_prices.types import TieredPrices
+from typing import TYPE_CHECKING, Any
 
 from agentprof.errors import PriceFileError, read_toml
 
 TOKEN_CLASSES = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
-GENAI_PRICES_SOURCE = f"genai-prices {genai_prices.__version__}"
+if TYPE_CHECKING:
+    from genai_prices.types import TieredPrices
+
+# genai-prices is imported where a price is first looked up, not at start-up: a re-run with
+# nothing new to price should not pay for loading its price tables.
+GENAI_PRICES_SOURCE = f"genai-prices {version('genai-prices')}"
 
 # (tier_start, usd_per_mtok) pairs; tier_start 0 is the base rate.
 Rates = dict[str, list[tuple[int, float]]]
@@ -157,6 +159,8 @@ def _date(value: Any, where: str) -> date | None:
 def _decimal_rates(price: Decimal | TieredPrices | None) -> list[tuple[int, float]] | None:
     if price is None:
         return None
+    from genai_prices.types import TieredPrices
+
     if isinstance(price, TieredPrices):
         return [(0, float(price.base))] + [(t.start, float(t.price)) for t in price.tiers]
     return [(0, float(price))]
@@ -165,6 +169,8 @@ def _decimal_rates(price: Decimal | TieredPrices | None) -> list[tuple[int, floa
 def _genai_calc(provider: str | None, model: str, at: datetime) -> Any:
     """genai-prices' answer for one token of each kind (None when it knows no such model): the
     provider it was asked for first, then any provider."""
+    from genai_prices import Usage, calc_price
+
     stamp = at.replace(tzinfo=UTC) if at.tzinfo is None else at
     for provider_id in [provider, None] if provider else [None]:
         try:
