@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentprof import ingest as ingest_mod
-from agentprof import sources, store
+from agentprof import sources, sql, store
 from agentprof.cli import app
 from agentprof.sources import validate
 
@@ -36,7 +36,7 @@ def stderr_lines(result: Any) -> list[str]:
 
 
 def test_every_token_and_cost_attribute_the_derivation_reads_is_range_checked() -> None:
-    text = (ROOT / "queries" / "ingest" / "derive_ticks.sql").read_text()
+    text = sql.query_text("ingest/derive_ticks")  # the dialect table's keys rendered in
     read = set(re.findall(r"a\['([^']+)'\]", text))
     counts = {k for k in read if re.search(r"token|cost", k, re.I)}
     counts.discard("gen_ai.usage.input_token_details")  # a dict as text, read by regexp

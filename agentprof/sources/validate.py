@@ -11,6 +11,8 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agentprof import dialects
+
 # The attribute a row Arrow could not hold carries its reason in (otlp.SpanBatcher.take).
 INVALID = "agentprof.invalid"
 
@@ -18,52 +20,16 @@ INVALID = "agentprof.invalid"
 MIN_NS = 0
 MAX_NS = 7_258_118_400 * 1_000_000_000
 MAX_TOKENS = 10**12
+# LangChain's usage details: a dict as text, read by a pattern, not a count itself.
+DICT_TEXT = "gen_ai.usage.input_token_details"
 
-# Every attribute queries/ingest/derive_ticks.sql reads as a token count (tok(...)) or a reported
-# cost (num(...)); tests/test_validation.py checks this list against the query.
+# Every attribute the derivation reads as a token count or a reported cost: the dialect table's
+# rows of those units, and Claude Code's bare disjoint `input_tokens`, which derive_ticks.sql
+# reads outside the table (tests/test_validation.py checks this against the rendered query).
 TOKEN_KEYS = frozenset(
-    {
-        "gen_ai.usage.input_tokens",
-        "gen_ai.usage.prompt_tokens",
-        "llm.token_count.prompt",
-        "ai.usage.inputTokens",
-        "ai.usage.promptTokens",
-        "input_tokens",
-        "gen_ai.usage.cache_read.input_tokens",
-        "gen_ai.usage.cache_read_input_tokens",
-        "llm.token_count.prompt_details.cache_read",
-        "ai.usage.inputTokenDetails.cacheReadTokens",
-        "ai.usage.cachedInputTokens",
-        "gen_ai.usage.details.cache_read_tokens",
-        "gen_ai.usage.cache_read_tokens",
-        "cache_read_tokens",
-        "llm.token_count.prompt_details.cache_input",
-        "gen_ai.usage.cache_creation.input_tokens",
-        "gen_ai.usage.cache_creation_input_tokens",
-        "llm.token_count.prompt_details.cache_write",
-        "ai.usage.inputTokenDetails.cacheWriteTokens",
-        "gen_ai.usage.details.cache_write_tokens",
-        "gen_ai.usage.cache_write_tokens",
-        "cache_creation_tokens",
-        "gen_ai.usage.cache_write.input_tokens",
-        "gen_ai.usage.input_tokens.cache_write",
-        "gen_ai.usage.input_tokens.cached",
-        "agentprof.usage.cache_write_1h_tokens",
-        "gen_ai.usage.output_tokens",
-        "gen_ai.usage.completion_tokens",
-        "llm.token_count.completion",
-        "ai.usage.outputTokens",
-        "ai.usage.completionTokens",
-        "output_tokens",
-        "gen_ai.usage.reasoning.output_tokens",
-        "gen_ai.usage.reasoning_tokens",
-        "llm.usage.reasoning_tokens",
-        "llm.token_count.completion_details.reasoning",
-        "ai.usage.outputTokenDetails.reasoningTokens",
-        "ai.usage.reasoningTokens",
-    }
-)
-COST_KEYS = frozenset({"operation.cost", "llm.cost.total", "cost_usd", "gen_ai.usage.cost"})
+    {r.key for r in dialects.rows() if r.kind in ("count", "dict_entry")} - {DICT_TEXT}
+) | {"input_tokens"}
+COST_KEYS = frozenset(r.key for r in dialects.rows() if r.kind == "usd")
 
 # (row index, reason)
 Problem = tuple[int, str]
