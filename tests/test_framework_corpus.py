@@ -26,6 +26,15 @@ SCENARIOS = {
     "smolagents": BASIC,
     "openlit_openai": (*BASIC, "streaming", "cached_prompt"),
     "openlit_anthropic": (*BASIC, "cached_prompt"),
+    "llamaindex": (*BASIC, "streaming", "cached_prompt"),
+    "crewai": (*BASIC, "streaming", "cached_prompt"),
+    "crewai_events": (*BASIC, "streaming", "cached_prompt"),
+    "strands": (*BASIC, "streaming", "cached_prompt"),
+    "vercel_ai": (*BASIC, "streaming", "cached_prompt"),
+    "vercel_ai_responses": (*BASIC, "cached_prompt"),
+    "vercel_ai_anthropic": (*BASIC, "cached_prompt"),
+    "google_adk": (*BASIC, "streaming", "cached_prompt"),
+    "google_adk_legacy": (*BASIC, "streaming", "cached_prompt"),
 }
 # What each scenario was built to show; the others are healthy runs (no finding at all).
 DESIGNED = {"slow_tool": "slow_tool", "many_ticks": "too_many_ticks"}
@@ -39,13 +48,25 @@ def _truth(trace: Path) -> dict[str, Any]:
     return json.loads(_truth_path(trace).read_text())  # type: ignore[no-any-return]
 
 
+def _is_agent_span(span: dict[str, Any]) -> bool:
+    """An agent span repeats the run's totals, not a count any model call reported (Strands'
+    invoke_agent writes cache counts as 0 by default when no call reported one)."""
+    attrs = {kv["key"]: next(iter(kv["value"].values()), None) for kv in span.get("attributes", [])}
+    return (
+        attrs.get("gen_ai.operation.name") in ("invoke_agent", "create_agent")
+        or attrs.get("openinference.span.kind") == "AGENT"
+    )
+
+
 def _attribute_keys(trace: Path) -> set[str]:
+    """The attribute keys of the trace's spans below the agent level."""
     doc = json.loads(trace.read_text())
     return {
         kv["key"]
         for rs in doc["resourceSpans"]
         for ss in rs["scopeSpans"]
         for span in ss["spans"]
+        if not _is_agent_span(span)
         for kv in span.get("attributes", [])
     }
 
@@ -82,7 +103,13 @@ def test_ticks_are_the_model_calls_the_mock_served(trace, db):
     assert run["ticks"] == truth["model_calls"]
     ticks = ticks_json(db, run["run_id"])
     assert [t["tick"] for t in ticks] == list(range(1, truth["model_calls"] + 1))
-    assert {t["model"] for t in ticks} == {truth["model"]}
+    # A router's id (LiteLLM's `openai/gpt-4o-mini`) stays as the trace names it; the model the
+    # mock served is the part after the route (and unpriced_ticks shows it is priced as such).
+    assert {t["model"].rpartition("/")[2] for t in ticks} == {truth["model"]}
+    # The provider is the one whose API the mock served (`openai.chat`: openai), or unknown;
+    # never a framework's own name posing as one.
+    served_by = {c["api"].split(".")[0] for c in truth["calls"]}
+    assert {t["provider"] for t in ticks} <= served_by | {None}
     assert run["unpriced_ticks"] == 0
 
 
@@ -118,12 +145,14 @@ def test_a_count_the_trace_does_not_report_is_null_not_zero(trace, db):
     truth = _truth(trace)
     run = _one_run(db, trace)
     keys = _attribute_keys(trace)
-    if any("cache_read" in k or "cached" in k for k in keys):
+    # snake_case or camelCase (the Vercel AI SDK's ai.usage.inputTokenDetails.cacheWriteTokens)
+    flat = {k.lower().replace("_", "") for k in keys}
+    if any("cacheread" in k or "cached" in k for k in flat):
         assert run["cache_read_tokens"] == truth["tokens"]["cached_tokens"]
     else:
         assert run["cache_read_tokens"] is None
         assert run["cache_hit_ratio"] is None
-    if any("cache_write" in k or "cache_creation" in k for k in keys):
+    if any("cachewrite" in k or "cachecreation" in k for k in flat):
         assert run["cache_write_tokens"] == truth["tokens"]["cache_write_tokens"]
     else:
         assert run["cache_write_tokens"] is None
@@ -134,7 +163,29 @@ def test_a_count_the_trace_does_not_report_is_null_not_zero(trace, db):
         assert all(t["ttft_ms"] is None for t in ticks)
 
 
-@pytest.mark.parametrize("trace", [p for p in TRACES if _reports_first_token(p)], ids=_name)
+# Traces whose time to first token is not the first chunk's by the instrumentation's own
+# definition: nothing in the trace tells the first chunk's time, so no reading can find it.
+TTFT_NOT_FIRST_CHUNK = {
+    "strands/streaming": "Strands' OpenAI provider buffers streamed tool calls until the finish "
+    "chunk and times the first content block it emits, so a tool-call-only answer's "
+    "gen_ai.server.time_to_first_token is the whole call (~640 ms), not the first chunk (300 ms)",
+}
+
+
+@pytest.mark.parametrize(
+    "trace",
+    [
+        pytest.param(
+            p,
+            marks=[pytest.mark.xfail(strict=True, reason=TTFT_NOT_FIRST_CHUNK[_name(p)])]
+            if _name(p) in TTFT_NOT_FIRST_CHUNK
+            else [],
+        )
+        for p in TRACES
+        if _reports_first_token(p)
+    ],
+    ids=_name,
+)
 def test_time_to_first_token_is_when_the_mock_sent_the_first_chunk(trace, db):
     """Streamed: the mock's scripted delay before its first chunk. Not streamed: the first
     token comes with the whole answer, so it is the call's latency (or not reported)."""

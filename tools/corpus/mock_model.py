@@ -80,6 +80,12 @@ def _prompt_chars(body: dict[str, Any]) -> int:
         n += _content_chars(m.get("content"))
         for tc in m.get("tool_calls") or []:
             n += len(tc.get("function", {}).get("arguments", ""))
+    # OpenAI's Responses API: instructions and input items (messages, function calls and outputs).
+    n += _content_chars(body.get("instructions"))
+    items = body.get("input")
+    for item in [{"content": items}] if isinstance(items, str) else items or []:
+        n += _content_chars(item.get("content"))
+        n += len(item.get("arguments", "") or "") + len(item.get("output", "") or "")
     n += len(json.dumps(body.get("tools", []), sort_keys=True))
     return n
 
@@ -103,9 +109,16 @@ def _content_chars(content: Any) -> int:
 class MockModel:
     """Serve `steps` in order; `record` holds one entry per model call served."""
 
-    def __init__(self, steps: list[Step], model: str = MODEL) -> None:
+    def __init__(
+        self, steps: list[Step], model: str = MODEL, tool_call_in_first_chunk: bool = False
+    ) -> None:
         self.steps = steps
         self.model = model
+        # Streamed tool-call answers: by default the first chunk (at ttft_s) is an empty
+        # assistant delta and the tool calls follow at latency_s. With this set, the first chunk
+        # carries the first tool call's id and name (arguments follow), as OpenAI streams them,
+        # so a client that times the first chunk with output (the Vercel AI SDK) sees ttft_s.
+        self.tool_call_in_first_chunk = tool_call_in_first_chunk
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._last = time.monotonic()
@@ -221,13 +234,17 @@ class MockModel:
                         step, call = mock._next(body, "anthropic.messages")
                         time.sleep(step.latency_s)
                         self._anthropic(step, call)
+                    elif path.endswith("/responses") and not body.get("stream"):
+                        step, call = mock._next(body, "openai.responses")
+                        time.sleep(step.latency_s)
+                        self._responses(step, call)
                     else:
                         self._json(404, {"error": {"message": "not found"}})
                 except IndexError:
                     self._json(500, {"error": {"message": "mock script exhausted"}})
 
             def _openai(self, body: dict[str, Any], step: Step, call: dict[str, Any]) -> None:
-                tool_calls = [
+                tool_calls: list[dict[str, Any]] = [
                     {
                         "id": f"call_{call['index']}_{k}",
                         "type": "function",
@@ -281,11 +298,25 @@ class MockModel:
                     self.wfile.write(f"data: {json.dumps(doc)}\n\n".encode())
                     self.wfile.flush()
 
-                chunk({"role": "assistant", "content": step.text[:4]}, None)
+                head = tool_calls[:1] if mock.tool_call_in_first_chunk else []
+                first: dict[str, Any] = {"role": "assistant", "content": step.text[:4]}
+                for tc in head:
+                    fn = {"name": tc["function"]["name"], "arguments": ""}
+                    first["tool_calls"] = [{"index": 0, **tc, "function": fn}]
+                chunk(first, None)
                 time.sleep(max(0.0, step.latency_s - call["ttft_s"]))
                 if step.text[4:]:
                     chunk({"content": step.text[4:]}, None)
-                for k, tc in enumerate(tool_calls):
+                for tc in head:
+                    chunk(
+                        {
+                            "tool_calls": [
+                                {"index": 0, "function": {"arguments": tc["function"]["arguments"]}}
+                            ]
+                        },
+                        None,
+                    )
+                for k, tc in enumerate(tool_calls[len(head) :], start=len(head)):
                     chunk({"tool_calls": [{"index": k, **tc}]}, None)
                 chunk({}, finish)
                 if (body.get("stream_options") or {}).get("include_usage"):
@@ -321,6 +352,51 @@ class MockModel:
                             "output_tokens": call["completion_tokens"],
                             "cache_read_input_tokens": call["cached_tokens"],
                             "cache_creation_input_tokens": call["cache_write_tokens"],
+                        },
+                    },
+                )
+
+            def _responses(self, step: Step, call: dict[str, Any]) -> None:
+                """OpenAI's Responses API, unstreamed: function_call items, then a message."""
+                i = call["index"]
+                output: list[dict[str, Any]] = [
+                    {
+                        "type": "function_call",
+                        "id": f"fc_{i}_{k}",
+                        "call_id": f"call_{i}_{k}",
+                        "name": n,
+                        "arguments": json.dumps(a),
+                        "status": "completed",
+                    }
+                    for k, (n, a) in enumerate(step.tool_calls)
+                ]
+                if step.text:
+                    text = {"type": "output_text", "text": step.text, "annotations": []}
+                    output.append(
+                        {
+                            "type": "message",
+                            "id": f"msg_{i}",
+                            "role": "assistant",
+                            "status": "completed",
+                            "content": [text],
+                        }
+                    )
+                self._json(
+                    200,
+                    {
+                        "id": f"resp_{uuid.uuid4().hex[:12]}",
+                        "object": "response",
+                        "created_at": int(time.time()),
+                        "status": "completed",
+                        "model": mock.model,
+                        "output": output,
+                        "incomplete_details": None,
+                        "usage": {
+                            "input_tokens": call["prompt_tokens"],
+                            "input_tokens_details": {"cached_tokens": call["cached_tokens"]},
+                            "output_tokens": call["completion_tokens"],
+                            "output_tokens_details": {"reasoning_tokens": 0},
+                            "total_tokens": call["prompt_tokens"] + call["completion_tokens"],
                         },
                     },
                 )
