@@ -128,7 +128,10 @@ def _count(ts: str, inp: int, total: int) -> str:
     return _event(
         ts,
         "event_msg",
-        {"type": "token_count", "info": {"last_token_usage": usage, "total_token_usage": usage_total}},
+        {
+            "type": "token_count",
+            "info": {"last_token_usage": usage, "total_token_usage": usage_total},
+        },
     )
 
 
