@@ -86,7 +86,9 @@ class Database:
     def _run_ids(self, run_id: str | None) -> list[str]:
         if run_id is not None:
             return [self._run_id(run_id)]
-        runs = sql.run(self._con, "report/runs", {**_no_filters(), "sort": "started"})
+        runs = sql.run(
+            self._con, "report/runs", {**_no_filters(), "sort": "started", "run_id": None}
+        )
         return [str(r["run_id"]) for r in runs.records()]
 
     # --- the ledger -----------------------------------------------------------------------
@@ -105,7 +107,7 @@ class Database:
         time split, cache ratios. `sort`: started, cost, ticks or wall."""
         if sort not in ("started", "cost", "ticks", "wall"):
             raise ValueError("sort must be one of started, cost, ticks, wall")
-        params = {**_filters(since, until, source, agent), "sort": sort}
+        params = {**_filters(since, until, source, agent), "sort": sort, "run_id": None}
         return self._out(self._query("report/runs", params), as_arrow)
 
     def ticks(self, run_id: str | None = None, *, as_arrow: bool = False) -> Any:

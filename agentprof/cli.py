@@ -79,7 +79,14 @@ def _fail(exc: AgentprofError) -> NoReturn:
 
 
 def _print_json(document: Any) -> None:
-    sys.stdout.write(render.to_json(document) + "\n")
+    # Bytes straight to stdout: a str copy of a fleet diagnosis (hundreds of MB at millions of
+    # spans) and its re-encoding would triple the peak memory.
+    data = render.to_json_bytes(document)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    del data
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
 
 
 def _parse_time(value: str | None, flag: str) -> datetime | None:
@@ -127,9 +134,32 @@ def ingest_cmd(
     debug: Annotated[
         bool, typer.Option("--debug", help="Print the traceback of an internal error.")
     ] = False,
+    table: Annotated[
+        str,
+        typer.Option("--table", help="ClickHouse source: otel_traces (default) or otel_logs."),
+    ] = "otel_traces",
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="ClickHouse source: runs that started at or after this."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="ClickHouse source: runs that started before this."),
+    ] = None,
 ) -> None:
     """Read OTLP trace and log exports (JSON, JSON lines, protobuf, Collector exports; .gz/.zst),
-    coding-agent logs and agent trajectories; with no path, the default log folders."""
+    coding-agent logs and agent trajectories; with no path, the default log folders. A
+    clickhouse://USER:PASSWORD@HOST:PORT/DATABASE or chdb:PATH argument reads the OpenTelemetry
+    Collector's ClickHouse tables instead (incremental unless --since or --until is given)."""
+    from agentprof.sources import clickhouse
+
+    if paths and any(clickhouse.is_source(p) for p in paths):
+        _ingest_clickhouse(paths, db, prices, json_out, wait, table, since, until)
+        return
+    if since is not None or until is not None or table != "otel_traces":
+        raise typer.BadParameter(
+            "only with a clickhouse:// or chdb: source", param_hint="--table/--since/--until"
+        )
     if not paths:
         paths = _default_paths()
     try:
@@ -153,6 +183,40 @@ def ingest_cmd(
             _err(e.detail.rstrip())
     if summary.errors:
         raise typer.Exit(int(ExitCode.INTERNAL if internal else ExitCode.USER_ERROR))
+
+
+def _ingest_clickhouse(
+    paths: list[str],
+    db: Path,
+    prices: Path | None,
+    json_out: bool,
+    wait: float,
+    table: str,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """`agentprof ingest clickhouse://…` or `chdb:PATH`: one source, read by sources/clickhouse."""
+    from agentprof.sources import clickhouse
+
+    if len(paths) != 1:
+        raise typer.BadParameter(
+            "a ClickHouse source is read alone, without files", param_hint="PATHS"
+        )
+    window = (_parse_time(since, "--since"), _parse_time(until, "--until"))
+    try:
+        book = load_price_file(prices) if prices else PriceBook()
+        con = store.connect(db, wait_s=wait)
+    except AgentprofError as exc:
+        _fail(exc)
+    try:
+        summary = clickhouse.ingest_source(
+            con, paths[0], table=table, since=window[0], until=window[1], prices=book
+        )
+    except AgentprofError as exc:
+        _fail(exc)
+    finally:
+        con.close()
+    _report_ingest(summary, json_out)
 
 
 def _default_paths() -> list[str]:
@@ -300,6 +364,7 @@ def runs_cmd(
         "source": source,
         "agent": agent,
         "sort": sort,
+        "run_id": None,
     }
     con = _open_read(db, wait)
     try:

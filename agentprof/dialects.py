@@ -22,8 +22,10 @@ UNITS = ("count", "text", "usd", "s", "ms", "s_or_ms", "json_first", "dict_entry
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_0-9]+)\s*\}\}")
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _NAME = re.compile(r"^[a-z_0-9]+$")
-# A key read anywhere in queries/: `a['key']`, `attributes['key']`.
+# A key read anywhere in queries/: `a['key']`, `attributes['key']`; and a family of keys read by
+# prefix: `e.key like 'gen_ai.completion.%'` (derive_ticks' output_text).
 _READ_KEY = re.compile(r"\['([A-Za-z0-9_.\-]+)'\]")
+_READ_PREFIX = re.compile(r"\bkey like '([^'%]+)%'")
 
 
 @dataclass(frozen=True)
@@ -122,19 +124,29 @@ def expand(text: str, engine: str = "duckdb") -> str:
     return _PLACEHOLDER.sub(lambda m: render(m.group(1), engine), text)
 
 
+def _query_texts() -> list[str]:
+    return [
+        p.read_text(encoding="utf-8")
+        for p in sorted(data_dir("queries").rglob("*.sql"))
+        if p.parent.name != "clickhouse"
+    ]
+
+
 @functools.cache
 def attribute_keys() -> tuple[str, ...]:
     """Every attribute key any query in queries/ reads (the table's and the literal ones): what a
     remote engine must ship for the analysis to see what it would see on a file."""
     keys = {r.key for r in rows()}
-    for path in data_dir("queries").rglob("*.sql"):
-        if path.parent.name != "clickhouse":
-            keys.update(_READ_KEY.findall(path.read_text(encoding="utf-8")))
+    for text in _query_texts():
+        keys.update(_READ_KEY.findall(text))
     return tuple(sorted(keys))
 
 
-# Keys read by prefix (the model's recorded output, where tool-call ids show).
-ATTRIBUTE_PREFIXES = ("gen_ai.completion.", "llm.output_messages.")
+@functools.cache
+def attribute_prefixes() -> tuple[str, ...]:
+    """The families of keys a query reads by prefix (the model's recorded output, where tool-call
+    ids show): a remote engine ships every key that starts with one."""
+    return tuple(sorted({p for text in _query_texts() for p in _READ_PREFIX.findall(text)}))
 
 
 def markdown() -> str:

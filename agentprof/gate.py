@@ -267,7 +267,9 @@ def check(
     and the runs responsible. Raises GateError when there is nothing to check against."""
     max_shares = max_shares or {}
     metrics = fleet_metrics(con, filters, with_diagnosis=bool(max_shares))
-    runs = sql.run(con, "report/runs", {**filters.params(), "sort": "cost"}).records()
+    runs = sql.run(
+        con, "report/runs", {**filters.params(), "sort": "cost", "run_id": None}
+    ).records()
     notes: list[str] = []
     if metrics["priced_runs"] < metrics["runs"] and any(
         b.metric.startswith("cost") for b in budgets

@@ -16,7 +16,7 @@ import jinja2
 from agentprof import __version__, spans
 from agentprof.compare_runs import RunComparison
 from agentprof.render import first_items, format_value, to_json
-from agentprof.report import Report, RunDetail, top_savings
+from agentprof.report import Report, RunDetail
 from agentprof.resources import data_dir
 from agentprof.units import plural
 
@@ -766,12 +766,13 @@ def render_report(report: Report) -> str:
         .render(
             report=report,
             totals=report.totals,
-            runs=report.run_records(),
+            runs=report.table,
+            rest=report.rest,
             agents=report.by_agent.records(),
             models=report.by_model.records(),
             tools=report.by_tool.records(),
             charts=fleet_charts(report),
-            savings=top_savings(report.diagnosis),
+            savings=report.savings,
             details=details,
             comparison=report.comparison,
             filters=json.loads(to_json(report.filters.as_json())),

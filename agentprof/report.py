@@ -9,9 +9,18 @@ from typing import Any
 import duckdb
 
 from agentprof import __version__, gate, spans, sql
+from agentprof.diagnose import bounded_memory
 from agentprof.gate import Filters
 
 SORTS = ("cost", "saving", "ticks", "wall")
+# Rows of the HTML runs table: the top runs by the drill-down sort; the others are summed into one
+# "N more runs" row, so the page stays the same size however large the fleet (`report --json`
+# and `runs --json` keep every run).
+TABLE_RUNS = 200
+# DuckDB's memory limit while the report is built (diagnose.DIAGNOSE_MEMORY_LIMIT explains why):
+# smaller than the diagnosis's, since the report also holds every run's row in Python (3M spans:
+# 0.94 GB peak, against 1.8 GB with the default 1 GB limit).
+REPORT_MEMORY_LIMIT = "384MB"
 
 
 @dataclass
@@ -45,6 +54,12 @@ class Report:
     detail_sort: str
     comparison: gate.Comparison | None = None
     version: str = __version__
+    # The runs table of the page: its rows, and the sums of the runs left out (None: none was).
+    table: list[dict[str, Any]] = field(default_factory=list)
+    rest: dict[str, Any] | None = None
+    # top_savings(diagnosis), computed while the diagnosis still has every run's findings (build
+    # keeps the findings of the drill-down runs only: they are most of its memory).
+    savings: list[dict[str, Any]] | None = None
 
     def run_records(self) -> list[dict[str, Any]]:
         """Every selected run, with the diagnosis fields merged in when there is one."""
@@ -63,7 +78,7 @@ class Report:
             "distribution": self.diagnosis["distribution"] if self.diagnosis else None,
             "total_saving_usd": self.diagnosis["total_saving_usd"] if self.diagnosis else None,
             "total_saving_ms": self.diagnosis["total_saving_ms"] if self.diagnosis else None,
-            "top_savings": top_savings(self.diagnosis),
+            "top_savings": self.savings,
             "cost_by_agent": self.by_agent.records(),
             "cost_by_model": self.by_model.records(),
             "time_by_tool": self.by_tool.records(),
@@ -112,15 +127,43 @@ def top_savings(diagnosis: dict[str, Any] | None, limit: int = 10) -> list[dict[
     return ranked[:limit]
 
 
-def _pick(records: list[dict[str, Any]], sort: str, top: int | None) -> list[str]:
+def _ranked(records: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
     key_col = {"cost": "cost_usd", "saving": "saving_usd", "ticks": "ticks", "wall": "wall_ms"}[
         sort
     ]
-    ranked = sorted(
+    return sorted(
         records, key=lambda r: (-(r.get(key_col) or 0), r["started_at"] or "", r["run_id"])
     )
+
+
+def _pick(records: list[dict[str, Any]], sort: str, top: int | None) -> list[str]:
+    ranked = _ranked(records, sort)
     chosen = ranked if top is None else ranked[:top]
     return [r["run_id"] for r in chosen]
+
+
+# Columns of the runs table summed over the runs it leaves out. A sum over runs none of which
+# reports the column stays None (unknown, not 0).
+REST_SUMS = ("ticks", "tool_calls", "cost_usd", "unpriced_ticks", "wall_ms", "saving_usd")
+
+
+def table_rows(
+    records: list[dict[str, Any]], sort: str, limit: int | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The runs table of the page: every run when they are `limit` or fewer (or `limit` is
+    None), else the first `limit` runs by `sort`, in that order, and one summary of the rest: how
+    many, and the sums of REST_SUMS (cost_usd sums the priced runs; unpriced_runs counts the runs
+    with a tick that has no price)."""
+    if limit is None or len(records) <= limit:
+        return records, None
+    ranked = _ranked(records, sort)
+    shown, rest = ranked[:limit], ranked[limit:]
+    summary: dict[str, Any] = {"runs": len(rest)}
+    for col in REST_SUMS:
+        values = [r.get(col) for r in rest if r.get(col) is not None]
+        summary[col] = sum(values) if values else None
+    summary["unpriced_runs"] = sum(1 for r in rest if r.get("unpriced_ticks"))
+    return shown, summary
 
 
 def build(
@@ -131,15 +174,44 @@ def build(
     sort: str = "cost",
     generated_at: str | None = None,
     baseline: dict[str, Any] | None = None,
+    table_runs: int | None = TABLE_RUNS,
 ) -> Report:
     """The whole report for the selected runs. `top` bounds the per-run drill-downs (None: all)
-    chosen by `sort`; `baseline` (metrics from gate.load_baseline) adds a "what changed" section."""
+    chosen by `sort`; the runs table lists the first `table_runs` runs by the same sort, at least
+    the drill-downs (every run when `top` or `table_runs` is None), and sums up the rest;
+    `baseline` (metrics from gate.load_baseline) adds a "what changed" section."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {SORTS}")
+    with bounded_memory(con, REPORT_MEMORY_LIMIT):
+        return _build(con, filters, top, sort, generated_at, baseline, table_runs)
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    top: int | None,
+    sort: str,
+    generated_at: str | None,
+    baseline: dict[str, Any] | None,
+    table_runs: int | None,
+) -> Report:
     params = filters.params()
     totals = sql.run(con, "report/fleet_totals", params).records()[0]
-    runs = sql.run(con, "report/runs", {**params, "sort": "cost"})
-    diag = gate.diagnosis(con, filters) if runs.rows else None
+    diag = gate.diagnosis(con, filters) if totals["runs"] else None
+    savings = top_savings(diag)
+    if sort == "saving" and diag is None:
+        sort = "cost"  # no diagnosis, no savings to rank by
+    findings: dict[str, list[dict[str, Any]]] = {}
+    if diag is not None:
+        # The drill-down runs (the same pick as from the runs below: the diagnosis has their
+        # columns) keep their findings; the others' go, before the runs are fetched again.
+        for rid in _pick(diag["runs"], sort, top):
+            findings[rid] = []
+        for r in diag["runs"]:
+            found = r.pop("findings", [])
+            if r["run_id"] in findings:
+                findings[r["run_id"]] = found
+    runs = sql.run(con, "report/runs", {**params, "sort": "cost", "run_id": None})
     report = Report(
         filters=filters,
         generated_at=generated_at,
@@ -151,23 +223,21 @@ def build(
         diagnosis=diag,
         details=[],
         detail_sort=sort,
+        savings=savings,
     )
     records = report.run_records()
-    if sort == "saving" and diag is None:
-        sort = "cost"  # no diagnosis, no savings to rank by
-    report.detail_sort = sort
     chosen = _pick(records, sort, top)
+    limit = None if top is None or table_runs is None else max(top, table_runs)
+    report.table, report.rest = table_rows(records, sort, limit)
     ticks = sql.run(con, "report/tick_ledger", {"run_ids": chosen}).records()
     tools = sql.run(con, "report/tool_timeline", {"run_ids": chosen}).records()
     by_run: dict[str, RunDetail] = {}
-    rec_by_id = {r["run_id"]: r for r in records}
-    diag_by_id = {r["run_id"]: r for r in (diag or {"runs": []})["runs"]}
+    picked = set(chosen)
+    rec_by_id = {r["run_id"]: r for r in records if r["run_id"] in picked}
+    del records
     for rid in chosen:
         by_run[rid] = RunDetail(
-            run=rec_by_id[rid],
-            ticks=[],
-            tools=[],
-            findings=list(diag_by_id.get(rid, {}).get("findings", [])),
+            run=rec_by_id[rid], ticks=[], tools=[], findings=findings.get(rid, [])
         )
     for t in ticks:
         by_run[t["run_id"]].ticks.append(t)
@@ -183,5 +253,8 @@ def build(
         by_run[s["run_id"]].spans.append(s)
     report.details = [by_run[rid] for rid in chosen]
     if baseline is not None and runs.rows:
-        report.comparison = gate.compare(baseline, gate.fleet_metrics(con, filters))
+        # the bottleneck shares from the diagnosis above, not from a second one
+        metrics = gate.fleet_metrics(con, filters, with_diagnosis=False)
+        metrics["bottlenecks"] = gate.bottleneck_shares(diag)
+        report.comparison = gate.compare(baseline, metrics)
     return report

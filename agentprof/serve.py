@@ -1,7 +1,9 @@
 """`agentprof serve`: an OTLP/HTTP receiver that profiles while the agent runs. A request body is
 checked, then fsynced into the spool (spool.py) before the 200; a worker process moves sealed
-spool segments into DuckDB through the ordinary ingest, opening the database only for one batch
-at a time so that `runs`, `ticks` and `report` in other processes get in between."""
+spool segments into DuckDB through the ordinary ingest. It keeps the database open and stores
+batches back to back while there is work, and closes it after the current batch when another
+process asks for it (store.waiting_flag: `runs`, `diagnose`, `report` … in other processes) or when
+there is nothing to store."""
 
 from __future__ import annotations
 
@@ -43,8 +45,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from agentprof import spool, sql, store
 from agentprof.errors import AgentprofError, DatabaseError
-from agentprof.filereader import InputFile
-from agentprof.ingest import ingest, record_files, transaction
+from agentprof.filereader import SMALL_FILE_BYTES, InputFile
+from agentprof.ingest import GROUP_BYTES, ingest, record_files, transaction
 from agentprof.pricing import PriceBook, load_price_file
 from agentprof.sources import otel_logs, otlp, validate
 from agentprof.sources.io import ZSTD_MAGIC
@@ -52,11 +54,22 @@ from agentprof.sources.io import ZSTD_MAGIC
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 DEFAULT_PORT = 4318
-# Release the database at least this long between worker batches: readers retry every 0.5 s at
-# most (store.connect), so each gap lets a waiting reader in.
-RELEASE_S = 0.75
-# A worker batch stops growing past this many spool bytes, so the database is released often.
-BATCH_BYTES = 64 << 20
+# A worker batch stops growing past this many spool bytes (its trace segments go into ingest as
+# one file: one transaction, one derivation). Each batch costs a derivation and a commit: larger
+# batches store a backlog faster, smaller ones let a waiting reader in sooner (it waits one batch
+# at most).
+BATCH_BYTES = 2 * GROUP_BYTES
+# With nothing to store for this long the worker closes the database, so any process gets in,
+# even one that does not announce itself (the duckdb CLI).
+IDLE_CLOSE_S = 1.0
+# A waiting process refreshes its flag at every retry (at most 0.5 s apart, store.connect): an
+# older flag is left over from a process that is gone.
+FLAG_FRESH_S = 1.5
+# After closing for a waiting process, the worker waits this long at most for it to get in
+# (it removes its flag then) before it takes the database back.
+YIELD_MAX_S = 2.0
+# How often the worker looks at the spool and the flag while idle or waiting.
+POLL_S = 0.05
 # An unknown protobuf field (number 1000, varint 0) put in front of a protobuf body that the
 # framed reader would take for JSON or zstd (its first bytes after whitespace are `{` or the zstd
 # magic). Protobuf parsers skip unknown fields, so the message is unchanged.
@@ -430,9 +443,12 @@ class Receiver:
         if self.spool.pending_bytes > self.config.max_pending_bytes:
             raise Refused(429, "too many bytes waiting for the disk; retry shortly", 1)
         if self._unstored() > self.config.max_spool_bytes:
+            # Retry after 1 s: the worker stores a batch back to back with the next, so the
+            # spool has room again within about a batch; a longer wait would leave the worker
+            # idle with an empty spool while the exporters sleep.
             limit = self.config.max_spool_bytes
             raise Refused(
-                429, f"the spool holds more than {limit:,} bytes not yet stored; retry later", 5
+                429, f"the spool holds more than {limit:,} bytes not yet stored; retry later", 1
             )
 
     def _unstored(self) -> int:
@@ -485,10 +501,13 @@ class BatchResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def drain_once(db: Path, spool_dir: Path, book: PriceBook, wait_s: float) -> BatchResult:
-    """Move the oldest sealed segments (up to BATCH_BYTES) into the database, then delete them.
-    Every step is idempotent (segments are keyed by content hash), so a crash anywhere here only
-    means the same segment is offered again."""
+def drain_batch(
+    con: Any, spool_dir: Path, book: PriceBook, batch_bytes: int = BATCH_BYTES
+) -> BatchResult:
+    """Move the oldest sealed segments (up to `batch_bytes`) into the database open on `con`, then
+    delete them. A crash anywhere here only means the same segments are offered again: files are
+    keyed by content hash (the joined trace segments too: the same batch again is "unchanged") and
+    spans by trace and span id (a batch joined differently stores none of its spans twice)."""
     segs = spool.sealed_segments(spool_dir)
     batch: list[spool.Segment] = []
     size = 0
@@ -497,33 +516,40 @@ def drain_once(db: Path, spool_dir: Path, book: PriceBook, wait_s: float) -> Bat
             seg_size = seg.path.stat().st_size
         except FileNotFoundError:
             continue
-        if batch and size + seg_size > BATCH_BYTES:
+        if batch and size + seg_size > batch_bytes:
             break
         batch.append(seg)
         size += seg_size
     result = BatchResult()
     if not batch:
         return result
-    con = store.connect(db, wait_s=wait_s)
+    for seg in batch:
+        if seg.stream == "logs":
+            result.log_records += _store_logs(con, seg.path)
+        elif seg.stream == "rejected":
+            result.rejected += _store_rejected(con, seg.path)
+    # Trace segments, and logs segments for the Claude Code events in them, go through the
+    # ordinary ingest; its one derivation at the end rebuilds every run they touched. The trace
+    # segments go in joined, as one file: one transaction and one commit for the batch, decoding
+    # overlapped with storing, memory flat (as `ingest` of one large file).
+    logs = [s.path for s in batch if s.stream == "logs"]
+    traces = [s.path for s in batch if s.stream == "traces"]
+    joined = _join(spool_dir, [s for s in batch if s.stream == "traces"])
     try:
-        for seg in batch:
-            if seg.stream == "logs":
-                result.log_records += _store_logs(con, seg.path)
-            elif seg.stream == "rejected":
-                result.rejected += _store_rejected(con, seg.path)
-        # Trace segments, and logs segments for the Claude Code events in them, go through the
-        # ordinary ingest; its one derivation at the end rebuilds every run they touched.
-        inputs = [s.path for s in batch if s.stream in ("traces", "logs")]
-        summary = ingest(con, inputs, prices=book)
-        result.spans += summary.spans
-        result.runs += summary.runs
-        result.ticks += summary.ticks
-        result.warnings.extend(summary.warnings)
-        for exc in summary.errors:
-            result.warnings.append(exc.message())
-        result.failed.extend(sorted(r.path for r in summary.file_results if r.status == "failed"))
+        summary = ingest(con, [*logs, *([joined] if joined else traces)], prices=book)
+        failed = {r.path for r in summary.file_results if r.status == "failed"}
+        _add(result, summary, str(joined) if joined is not None else None)
+        if joined is not None and str(joined) in failed:
+            # Nothing of it was stored (one transaction): segment by segment, so that only a
+            # segment that fails on its own is set aside.
+            failed.discard(str(joined))
+            again = ingest(con, traces, prices=book)
+            failed |= {r.path for r in again.file_results if r.status == "failed"}
+            _add(result, again)
     finally:
-        con.close()
+        if joined is not None:
+            joined.unlink(missing_ok=True)
+    result.failed.extend(sorted(failed))
     failed_dir = spool_dir / "failed"
     for seg in batch:
         if str(seg.path) in result.failed:
@@ -534,6 +560,37 @@ def drain_once(db: Path, spool_dir: Path, book: PriceBook, wait_s: float) -> Bat
             seg.path.unlink(missing_ok=True)
     result.segments = len(batch)
     return result
+
+
+def _join(spool_dir: Path, segs: list[spool.Segment]) -> Path | None:
+    """The frames of these trace segments, in order, as one Collector proto file beside them (a
+    name the spool never gives a segment); None for fewer than two."""
+    if len(segs) < 2:
+        return None
+    path = spool_dir / f"batch-{segs[0].seq:010d}-{segs[-1].seq:010d}.binpb"
+    try:
+        with open(path, "wb") as out:
+            out.write(spool.HEADER)
+            for seg in segs:
+                with open(seg.path, "rb") as f:
+                    head = f.read(len(spool.HEADER))
+                    if head != spool.HEADER:  # every segment starts with it; keep any other frame
+                        out.write(head)
+                    shutil.copyfileobj(f, out, 1 << 20)
+    except BaseException:  # a full disk, say: nothing half-written stays in the spool
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _add(result: BatchResult, summary: Any, joined: str | None = None) -> None:
+    """An ingest summary's counts and warnings; the joined file's own failure is left out (its
+    segments are then ingested one by one, and those report)."""
+    result.spans += summary.spans
+    result.runs += summary.runs
+    result.ticks += summary.ticks
+    result.warnings.extend(summary.warnings)
+    result.warnings.extend(exc.message() for exc in summary.errors if exc.where != joined)
 
 
 def _segment_seen(con: Any, sha: str) -> bool:
@@ -598,6 +655,113 @@ def _store_logs(con: Any, path: Path) -> int:
     return int(table.num_rows)
 
 
+class Worker:
+    """The single database writer's loop. It opens the database when there is something to store
+    and keeps it open, storing batch after batch, until a process announces that it waits for
+    the database (store.waiting_flag), the spool stays empty for IDLE_CLOSE_S, or it is told to
+    stop. Yielding costs one close and one open, not a fixed sleep: the worker takes the database
+    back as soon as the waiting processes are done with it."""
+
+    def __init__(
+        self,
+        db: Path,
+        spool_dir: Path,
+        book: PriceBook,
+        report: Callable[[str, Any], None],
+        batch_bytes: int = BATCH_BYTES,
+    ) -> None:
+        self.db = db
+        self.spool_dir = spool_dir
+        self.book = book
+        self.report = report
+        self.batch_bytes = batch_bytes
+        self.flag = store.waiting_flag(db)
+        self.con: Any = None
+        self.opens = 0  # how often the database was opened (tests and --verbose read these)
+        self.batches = 0
+        self.yields = 0  # how often it was closed because another process waited
+
+    def run(self, stop: Any, abandon: Any, alive: Callable[[], bool]) -> None:
+        """Until `stop` is set and the spool is empty, or `abandon` is set (then after the current
+        batch), or `alive()` turns false (the server died: the next `serve` stores the rest)."""
+        idle_since = time.monotonic()
+        try:
+            while alive() and not abandon.is_set():
+                stopping = stop.is_set()
+                if self.con is not None and self._someone_waits():
+                    self._yield(abandon, alive)
+                    continue
+                if not spool.sealed_segments(self.spool_dir):
+                    if stopping:
+                        return
+                    if self.con is not None and time.monotonic() - idle_since >= IDLE_CLOSE_S:
+                        self.close()
+                    stop.wait(POLL_S)
+                    continue
+                if self.con is None and not self._open(abandon, alive):
+                    continue
+                self._batch()
+                idle_since = time.monotonic()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.con is not None:
+            con, self.con = self.con, None
+            with contextlib.suppress(Exception):
+                con.close()
+
+    def _batch(self) -> None:
+        try:
+            result = drain_batch(self.con, self.spool_dir, self.book, self.batch_bytes)
+        except Exception as exc:  # a bug or a broken database: the worker must outlive it
+            self.close()  # a connection that failed mid-batch is not trusted again
+            if isinstance(exc, DatabaseError):
+                self.report("error", exc.message())
+            else:
+                self.report(
+                    "error", f"error: {self.db}: storing spooled requests failed ({exc!r:.200})"
+                )
+            time.sleep(1.0)
+            return
+        self.batches += 1
+        self.report("batch", result)
+
+    def _open(self, abandon: Any, alive: Callable[[], bool]) -> bool:
+        """Open the database, retrying every POLL_S while another process holds it."""
+        while alive() and not abandon.is_set():
+            try:
+                self.con = store.connect(self.db, wait_s=0, announce=False)
+            except DatabaseError as exc:
+                if "locked" not in exc.what:
+                    self.report("error", exc.message())
+                    time.sleep(1.0)
+                    return False
+                time.sleep(POLL_S)
+                continue
+            self.opens += 1
+            return True
+        return False
+
+    def _someone_waits(self) -> bool:
+        try:
+            age = time.time() - self.flag.stat().st_mtime
+        except OSError:
+            return False
+        return age < FLAG_FRESH_S
+
+    def _yield(self, abandon: Any, alive: Callable[[], bool]) -> None:
+        """Close, then give the waiting processes up to YIELD_MAX_S to get in (each removes the
+        flag once it has the database; the next open then waits for them to finish)."""
+        self.close()
+        self.yields += 1
+        deadline = time.monotonic() + YIELD_MAX_S
+        while self._someone_waits() and time.monotonic() < deadline:
+            if abandon.is_set() or not alive():
+                return
+            time.sleep(POLL_S / 2)
+
+
 def _worker_main(
     db: str,
     spool_dir: str,
@@ -607,38 +771,14 @@ def _worker_main(
     abandon: Any,
     events: Any,
 ) -> None:
-    """The single database writer. Signals are the parent's business: it tells us to stop."""
+    """The worker process. Signals are the parent's business: it tells us to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # Answering the agent comes first on a busy machine: the spool absorbs the difference.
-    with contextlib.suppress(OSError):
-        os.nice(5)
-    folder = Path(spool_dir)
+    # Normal priority, as `agentprof ingest` runs: at nice 5 (before) the worker fell behind
+    # everything else on a busy machine, and a bounded spool then refused the agent (429).
     book = load_price_file(Path(prices)) if prices else PriceBook()
-    while True:
-        stopping = stop.is_set()
-        if os.getppid() != parent or abandon.is_set():
-            return  # the server died (kill -9): the next `serve` ingests what is left
-        if not spool.sealed_segments(folder):
-            if stopping:
-                return
-            stop.wait(0.1)
-            continue
-        try:
-            result = drain_once(Path(db), folder, book, wait_s=5.0)
-        except DatabaseError as exc:
-            if "locked" in exc.what:
-                continue  # a reader holds it; try again
-            events.put(("error", exc.message()))
-            time.sleep(1.0)
-            continue
-        except Exception as exc:  # a bug: the worker must outlive any one request's data
-            events.put(("error", f"error: {db}: storing spooled requests failed ({exc!r:.200})"))
-            time.sleep(1.0)
-            continue
-        events.put(("batch", result))
-        if not stopping:
-            time.sleep(RELEASE_S)
+    worker = Worker(Path(db), Path(spool_dir), book, lambda kind, item: events.put((kind, item)))
+    worker.run(stop, abandon, lambda: os.getppid() == parent)
 
 
 # --- running -------------------------------------------------------------------------------
@@ -733,7 +873,9 @@ def run(
         )
         worker.start()
         relay = _Events(events, log, config.verbose)
-        the_spool = spool.Spool(config.spool_dir, seal_s=config.seal_s)
+        # Segments no larger than ingest's small files: a batch of one segment is then stored like
+        # a small file, and a batch of several is joined into one (drain_batch).
+        the_spool = spool.Spool(config.spool_dir, seal_bytes=SMALL_FILE_BYTES, seal_s=config.seal_s)
         receiver = Receiver(config, the_spool, log)
         try:
             asyncio.run(_serve(config, receiver, log, on_listening, worker))

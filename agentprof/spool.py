@@ -155,7 +155,7 @@ class Spool:
         self,
         folder: Path,
         *,
-        seal_bytes: int = 8 << 20,
+        seal_bytes: int = 8 << 20,  # a segment is sealed before it would grow past this
         seal_s: float = 0.5,
         on_sealed: Callable[[], None] | None = None,
     ) -> None:
@@ -224,31 +224,53 @@ class Spool:
         for stream, data, fut in batch:
             by_stream.setdefault(stream, []).append((data, fut))
         for stream, items in by_stream.items():
-            futures = [f for _, f in items]
-            try:
-                seg = self._segment(stream)
-                data = b"".join(d for d, _ in items)
+            start = 0
+            while start < len(items):
                 try:
-                    written = os.write(seg.fd, data)
-                    if written != len(data):
-                        raise OSError(f"short write ({written} of {len(data)} bytes)")
-                    os.fdatasync(seg.fd)
-                except OSError:
-                    # Cut back to the last whole frame and start afresh: a half-written batch must
-                    # not sit in front of the next one.
-                    with contextlib.suppress(OSError):
-                        os.ftruncate(seg.fd, seg.size)
-                    self._seal_one(stream)
-                    raise
-                seg.size += len(data)
-                seg.frames += len(items)
-            except OSError as exc:
-                for f in futures:
-                    f.set_exception(exc)
-                continue
-            self.commits += 1
-            for f in futures:
-                f.set_result(None)
+                    seg = self._segment(stream)
+                    end = self._fit(seg, items, start)
+                    if end == start:  # the open segment is full: the rest starts a new one
+                        self._seal_one(stream, notify=True)
+                        continue
+                    self._write(stream, seg, items[start:end])
+                except OSError as exc:
+                    for _, f in items[start:]:
+                        f.set_exception(exc)
+                    break
+                self.commits += 1
+                for _, f in items[start:end]:
+                    f.set_result(None)
+                start = end
+
+    def _fit(self, seg: _Open, items: list[tuple[bytes, Future[None]]], start: int) -> int:
+        """How far from `start` the items fit in `seg` without taking it past seal_bytes, so a
+        segment stays an ingest "small file" that the worker stores with its neighbours in one
+        transaction. A payload larger than a whole segment goes alone into an empty one."""
+        room = self.seal_bytes - seg.size
+        end, size = start, 0
+        while end < len(items) and size + len(items[end][0]) <= room:
+            size += len(items[end][0])
+            end += 1
+        if end == start and not seg.frames:
+            end = start + 1
+        return end
+
+    def _write(self, stream: str, seg: _Open, items: list[tuple[bytes, Future[None]]]) -> None:
+        data = b"".join(d for d, _ in items)
+        try:
+            written = os.write(seg.fd, data)
+            if written != len(data):
+                raise OSError(f"short write ({written} of {len(data)} bytes)")
+            os.fdatasync(seg.fd)
+        except OSError:
+            # Cut back to the last whole frame and start afresh: a half-written batch must
+            # not sit in front of the next one.
+            with contextlib.suppress(OSError):
+                os.ftruncate(seg.fd, seg.size)
+            self._seal_one(stream)
+            raise
+        seg.size += len(data)
+        seg.frames += len(items)
 
     def _segment(self, stream: str) -> _Open:
         seg = self._open.get(stream)
@@ -266,7 +288,7 @@ class Spool:
         if sealed and self.on_sealed:
             self.on_sealed()
 
-    def _seal_one(self, stream: str) -> bool:
+    def _seal_one(self, stream: str, *, notify: bool = False) -> bool:
         seg = self._open.pop(stream)
         os.close(seg.fd)
         if not seg.frames:
@@ -274,4 +296,6 @@ class Spool:
             return False
         seg.path.rename(seg.path.with_suffix(SEALED))
         _fsync_dir(self.folder)
+        if notify and self.on_sealed:
+            self.on_sealed()
         return True

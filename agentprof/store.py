@@ -23,13 +23,18 @@ def default_db_path() -> str:
     return os.environ.get("AGENTPROF_DB") or DEFAULT_DB
 
 
+def memory_limit() -> str:
+    """DuckDB's memory limit for every connection: AGENTPROF_MEMORY_LIMIT, else 1GB."""
+    return os.environ.get("AGENTPROF_MEMORY_LIMIT") or "1GB"
+
+
 def _config() -> dict[str, str | bool | int | float | list[str]]:
     # A bounded buffer pool keeps peak memory flat however large the input (DuckDB spills to
     # disk past it); insertion order is not needed and costs memory on large inserts.
     # No extension is ever fetched or loaded behind the user's back: a --db that points at a
     # SQLite file must fail with a message, not reach for the network.
     return {
-        "memory_limit": os.environ.get("AGENTPROF_MEMORY_LIMIT", "1GB"),
+        "memory_limit": memory_limit(),
         "preserve_insertion_order": "false",
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -44,15 +49,28 @@ def schema_version() -> int:
     return int(schema_files()[-1].name[:3])
 
 
+def waiting_flag(db: Path) -> Path:
+    """The file a process waiting for the database's lock touches (and removes once in): `serve`'s
+    worker, which otherwise keeps the database open while it has data to store, sees it and
+    closes the database after its current batch."""
+    return db.with_name(db.name + ".waiting")
+
+
 def connect(
-    path: str | os.PathLike[str], *, read_only: bool = False, wait_s: float = 30.0
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    wait_s: float = 30.0,
+    announce: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) and migrate. Waits up to `wait_s` for another process's lock."""
+    """Open (creating if needed) and migrate. Waits up to `wait_s` for another process's lock,
+    saying so through waiting_flag() unless `announce` is off (serve's worker itself)."""
     db = Path(path)
     if read_only and not db.exists():
         raise DatabaseError(str(db), "no such database", "run `agentprof ingest` first")
     deadline = time.monotonic() + wait_s
     delay = 0.05
+    flagged = False
     while True:
         try:
             con = duckdb.connect(str(db), read_only=read_only, config=_config())
@@ -60,12 +78,16 @@ def connect(
         except duckdb.IOException as exc:
             text = str(exc)
             if not any(m in text for m in _LOCK_MARKERS):
+                if flagged:
+                    _unflag(db)
                 if _is_sqlite(db):
                     raise DatabaseError(
                         str(db), "not a DuckDB database (it is a SQLite file)"
                     ) from exc
                 raise DatabaseError(str(db), f"cannot open database ({_first_line(text)})") from exc
             if time.monotonic() >= deadline:
+                if flagged:
+                    _unflag(db)
                 pid = re.search(r"PID (\d+)", text)
                 who = f"process {pid.group(1)}" if pid else "another process"
                 raise DatabaseError(
@@ -73,18 +95,39 @@ def connect(
                     f"database is locked by {who}",
                     "wait for it to finish or pass --wait with more seconds",
                 ) from exc
+            if announce:
+                flagged = _flag(db) or flagged
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
+            if flagged:
+                _unflag(db)
             raise DatabaseError(
                 str(db), f"not a usable DuckDB file ({_first_line(str(exc))})"
             ) from exc
+    if flagged:
+        _unflag(db)
     try:
+        sql.execute(con, "store/session")
         _migrate(con, db, read_only=read_only)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _flag(db: Path) -> bool:
+    """Touch waiting_flag(db) (each retry refreshes it); False where it cannot be written."""
+    try:
+        waiting_flag(db).touch()
+    except OSError:
+        return False
+    return True
+
+
+def _unflag(db: Path) -> None:
+    with contextlib.suppress(OSError):
+        waiting_flag(db).unlink()
 
 
 def _is_sqlite(db: Path) -> bool:

@@ -1,10 +1,21 @@
-"""Benchmark: ingest the real Claude Code and Codex folders, and a scaled synthetic copy of the
-Claude Code one (the real files repeated under new session ids, real layout), against
-`ccusage session --offline` on the same folders when ccusage is installed.
+"""Benchmark: coding-agent logs. Ingests the real Claude Code and Codex folders, then a scaled
+synthetic copy of the Claude Code one (the real files repeated under new session ids, real
+layout; about 1.6 GB for the default 1M lines), against `ccusage session --offline` on the same
+folders when ccusage is installed. On the synthetic folder it also times the repeat runs:
 
-    .venv/bin/python bench/bench_agent_logs.py [--lines 1000000] [--ccusage PATH]
+1. first ingest, with the largest transcript cut short (its last lines held back);
+2. a re-run with nothing new (target <= 0.5 s);
+3. the held-back lines appended to that transcript (a session that grew);
+4. one new session file (a fresh copy of a real transcript).
 
-Both tools are timed as fresh processes, start-up included.
+    .venv/bin/python bench/bench_agent_logs.py [--lines 1000000] [--data bench/data/agentlogs]
+        [--ccusage PATH] [--no-real] [--check]
+
+Each figure is a fresh process, start-up included: wall time, CPU (user+sys) and peak RSS from
+os.wait4 on that child. `--check` also ingests the final folder into a fresh database and
+compares run, tick and token totals with the incrementally grown one. The synthetic folder is
+kept in --data (git ignores bench/data) and made again when its line count differs; the
+transcript the bench cuts short is restored at the end.
 
 Prints figures only; nothing is asserted. ccusage: `npm install ccusage@20.0.24
 @ccusage/ccusage-linux-x64@20.0.24` in /tmp."""
@@ -14,17 +25,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "realdata" / "public"
 SPOTTER = REAL / "claude-code" / "spotter"
+
+
+# Made again when this changes (ids made unique in more places).
+GENERATOR = 2
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _fresh_ids(text: str, tag: str) -> str:
+    """The transcript with every UUID (session ids, the line uuids that name turns), message,
+    request and tool-use id made unique to `tag`: a copy shares no run, tick or tool call with
+    another (or they would dedupe, correctly)."""
+    fresh: dict[str, str] = {}
+
+    def swap(m: re.Match[str]) -> str:
+        old = m.group(0)
+        if old not in fresh:
+            fresh[old] = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{old}{tag}"))
+        return fresh[old]
+
+    out = _UUID.sub(swap, text)
+    return (
+        out.replace('"id":"msg_', f'"id":"msg_{tag}_')
+        .replace('"requestId":"req_', f'"requestId":"req_{tag}_')
+        .replace("toolu_", f"toolu_{tag}_")
+    )
 
 
 def scaled_copy(dest: Path, target_lines: int) -> int:
@@ -36,88 +75,219 @@ def scaled_copy(dest: Path, target_lines: int) -> int:
     copies = max(1, round(target_lines / per_copy))
     for i in range(copies):
         for rel, text in texts:
-            sessions = {part for part in rel.parts if len(part) == 36 or part.endswith(".jsonl")}
-            out = text
-            for s in sessions:
-                sid = s.removesuffix(".jsonl")
-                if len(sid) == 36:
-                    out = out.replace(sid, str(uuid.uuid5(uuid.NAMESPACE_OID, f"{sid}{i}")))
-            # Message and request ids must differ per copy too, or they dedupe (correctly).
-            out = out.replace('"id":"msg_', f'"id":"msg_{i}_').replace(
-                '"requestId":"req_', f'"requestId":"req_{i}_'
-            )
             target = dest / f"copy{i}" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(out)
+            target.write_text(_fresh_ids(text, str(i)))
+    (dest.parent / "manifest.json").write_text(
+        json.dumps(
+            {"target_lines": target_lines, "lines": per_copy * copies, "generator": GENERATOR}
+        )
+    )
     return per_copy * copies
 
 
-def time_ingest(paths: list[Path], db: Path) -> tuple[float, int]:
-    """Wall clock of a fresh `agentprof ingest` process, start-up included (as ccusage's is)."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "agentprof", "ingest", "--db", str(db), "--json", *map(str, paths)],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-    )
-    seconds = time.perf_counter() - started
-    return seconds, int(json.loads(done.stdout)["ticks"])
+def synthetic_folder(data: Path, target_lines: int) -> tuple[Path, int]:
+    """The synthetic folder in `data`, made (again) when missing or of another size."""
+    manifest = data / "manifest.json"
+    projects = data / "projects"
+    if manifest.exists():
+        doc = json.loads(manifest.read_text())
+        if (doc.get("target_lines"), doc.get("generator")) == (target_lines, GENERATOR) and (
+            projects.exists()
+        ):
+            return projects, int(doc["lines"])
+    shutil.rmtree(projects, ignore_errors=True)
+    manifest.unlink(missing_ok=True)
+    projects.mkdir(parents=True)
+    return projects, scaled_copy(projects, target_lines)
 
 
-def time_ccusage(binary: str, config_dir: Path) -> float | None:
+@dataclass
+class Figure:
+    wall: float
+    cpu: float
+    rss_mb: float
+    out: str
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> Figure:
+    """A fresh child: wall time, its CPU (user+sys) and its peak RSS (os.wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode()[-2000:]}")
+        return Figure(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.read().decode())
+
+
+def ingest(paths: list[Path], db: Path) -> tuple[Figure, dict[str, Any]]:
+    cmd = [sys.executable, "-m", "agentprof", "ingest", "--db", str(db), "--json"]
+    fig = measure([*cmd, *map(str, paths)])
+    # (DuckDB's progress bar on stdout, where a build does not turn it off, comes first)
+    return fig, json.loads(fig.out[fig.out.index("{") :])
+
+
+def ccusage(binary: str, config_dir: Path) -> Figure | None:
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(config_dir)}
-    started = time.perf_counter()
     try:
-        subprocess.run(
-            [binary, "session", "--offline", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=1800,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        return measure([binary, "session", "--offline", "--json"], env)
+    except SystemExit as exc:
         print(f"  ccusage failed: {exc}")
         return None
-    return time.perf_counter() - started
+
+
+def totals(db: Path) -> dict[str, str]:
+    """A digest of each column of the runs, ticks and tool calls: what must not depend on how
+    the data came in. Doubles are rounded to 1 µs or 0.001 token: DuckDB sums them in parallel,
+    in no fixed order."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    out = {}
+    try:
+        for table, key in (
+            ("runs", "run_id"),
+            ("ticks", "run_id, tick"),
+            ("tool_calls", "run_id, span_id"),
+        ):
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_name = ? order by ordinal_position",
+                [table],
+            ).fetchall()
+            for name, kind in columns:
+                value = f"round({name}, 3)" if kind == "DOUBLE" else name
+                digest = con.execute(
+                    f"select md5(string_agg(coalesce({value}::varchar, '-'), ',' order by {key}))"
+                    f" || ' ' || count(*) from {table}"
+                ).fetchall()[0][0]
+                out[f"{table}.{name}"] = str(digest)
+    finally:
+        con.close()
+    return out
+
+
+# Every figure printed, with its section (a real folder's name or "synthetic"), for --json.
+RECORDED: list[tuple[str, str, Figure]] = []
+SECTION = {"name": "", "lines": 0, "mb": 0.0}
+
+
+def figures_json() -> dict[str, Any]:
+    """The figures as one JSON document (bench/bench_all.py reads it): per section, `first`,
+    `rerun` (the last), `grown`, `new_session`, `ccusage` (and `ccusage_after`, the second run on
+    the synthetic folder), each {wall_s, cpu_s, rss_mb}."""
+    doc: dict[str, Any] = {"bench": "agent_logs", "real": {}, "synthetic": {}}
+    for section, label, fig in RECORDED:
+        out = doc["synthetic"] if section == "synthetic" else doc["real"].setdefault(section, {})
+        key = {
+            "first ingest": "first",
+            "agentprof ingest": "first",
+            "re-run, nothing new": "rerun",
+            "agentprof ingest, nothing new": "rerun",
+            "ccusage session --offline": "ccusage_after" if "ccusage" in out else "ccusage",
+        }.get(label)
+        if key is None and label.startswith("one transcript grew"):
+            key = "grown"
+        if key is None and label.startswith("one new session"):
+            key = "new_session"
+        if key:
+            out[key] = {"wall_s": fig.wall, "cpu_s": fig.cpu, "rss_mb": fig.rss_mb}
+    doc["synthetic"] |= {"lines": SECTION["lines"], "mb": SECTION["mb"]}
+    return doc
+
+
+def row(label: str, fig: Figure, extra: str = "") -> None:
+    RECORDED.append((str(SECTION["name"]), label, fig))
+    print(f"  {label:<34} {fig.wall:7.2f} s wall {fig.cpu:7.2f} CPU-s {fig.rss_mb:6.0f} MB {extra}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000, help="synthetic transcript lines")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data" / "agentlogs")
     parser.add_argument("--ccusage", default="/tmp/node_modules/.bin/ccusage")
+    parser.add_argument("--no-real", action="store_true", help="skip the real folders")
+    parser.add_argument("--check", action="store_true", help="compare with a fresh ingest")
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
     has_ccusage = shutil.which(args.ccusage) is not None
-    with tempfile.TemporaryDirectory() as tmp:
+    args.data.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.data) as tmp:
         work = Path(tmp)
         for name, folder in (
-            ("claude-code/spotter", SPOTTER),
-            ("claude-code/codemie", REAL / "claude-code" / "codemie"),
-            ("codex/codemie", REAL / "codex" / "codemie"),
+            ()
+            if args.no_real
+            else (
+                ("claude-code/spotter", SPOTTER),
+                ("claude-code/codemie", REAL / "claude-code" / "codemie"),
+                ("codex/codemie", REAL / "codex" / "codemie"),
+            )
         ):
-            seconds, ticks = time_ingest([folder], work / f"{name.replace('/', '_')}.duckdb")
-            print(f"{name}: agentprof ingest {seconds:.2f} s ({ticks} ticks)")
+            db = work / f"{name.replace('/', '_')}.duckdb"
+            fig, doc = ingest([folder], db)
+            SECTION["name"] = name
+            print(f"{name}: {doc['ticks']:,} ticks")
+            row("agentprof ingest", fig)
+            row("agentprof ingest, nothing new", ingest([folder], db)[0])
             if has_ccusage and name.startswith("claude-code"):
-                cc = time_ccusage(args.ccusage, folder)
+                cc = ccusage(args.ccusage, folder)
                 if cc:
-                    print(f"  ccusage session --offline {cc:.2f} s")
-        synth = work / "synthetic"
-        lines = scaled_copy(synth / "projects", args.lines)
-        size = sum(f.stat().st_size for f in synth.rglob("*.jsonl")) / 1e6
-        seconds, ticks = time_ingest([synth], work / "synthetic.duckdb")
-        print(
-            f"synthetic ({lines:,} lines, {size:.0f} MB): agentprof ingest {seconds:.2f} s"
-            f" ({lines / seconds:,.0f} lines/s, {ticks:,} ticks)"
-        )
-        if has_ccusage:
-            cc = time_ccusage(args.ccusage, synth)
-            if cc:
-                print(
-                    f"  ccusage session --offline {cc:.2f} s;"
-                    f" ratio ccusage/agentprof {cc / seconds:.2f}"
-                )
-        else:
-            print(f"  (ccusage not found at {args.ccusage}; install it to compare)")
+                    row("ccusage session --offline", cc)
+        synth, lines = synthetic_folder(args.data, args.lines)
+        files = sorted(synth.rglob("*.jsonl"))
+        size = sum(f.stat().st_size for f in files) / 1e6
+        print(f"synthetic: {lines:,} lines, {size:,.0f} MB, {len(files):,} files ({synth})")
+        SECTION.update(name="synthetic", lines=lines, mb=size)
+        grown = max(files, key=lambda f: f.stat().st_size)
+        full = grown.read_bytes()
+        cut = full.rfind(b"\n", 0, len(full) * 6 // 10) + 1
+        new_session = synth / "new-session"
+        try:
+            grown.write_bytes(full[:cut])
+            db = work / "synthetic.duckdb"
+            fig, doc = ingest([synth], db)
+            row("first ingest", fig, f"{doc['ticks']:,} ticks")
+            if has_ccusage:
+                cc = ccusage(args.ccusage, synth.parent)
+                if cc:
+                    row("ccusage session --offline", cc, f"CPU ratio {fig.cpu / cc.cpu:.1f}x")
+            for _ in range(2):
+                fig, doc = ingest([synth], db)
+                row("re-run, nothing new", fig, f"{doc['files_unchanged']:,} unchanged")
+            grown.write_bytes(full)
+            fig, doc = ingest([synth], db)
+            tail = (len(full) - cut) / 1e6
+            row(f"one transcript grew by {tail:.1f} MB", fig, f"{doc['ticks']:,} ticks")
+            spotter_file = max(SPOTTER.rglob("*.jsonl"), key=lambda f: f.stat().st_size)
+            rel = spotter_file.relative_to(SPOTTER)
+            text = _fresh_ids(spotter_file.read_text(), "new")
+            target = new_session / rel.name
+            target.parent.mkdir(parents=True)
+            target.write_text(text)
+            fig, doc = ingest([synth], db)
+            row(f"one new session, {len(text) / 1e6:.1f} MB", fig, f"{doc['ticks']:,} ticks")
+            if has_ccusage:
+                cc = ccusage(args.ccusage, synth.parent)
+                if cc:
+                    row("ccusage session --offline", cc)
+            if args.check:
+                fresh = work / "fresh.duckdb"
+                ingest([synth], fresh)
+                got, want = totals(db), totals(fresh)
+                differ = sorted(k for k in want if got.get(k) != want[k])
+                print(f"  incremental == fresh ingest: {not differ} ({len(want)} columns compared)")
+                if differ:
+                    print(f"    columns that differ: {', '.join(differ)}")
+        finally:
+            grown.write_bytes(full)
+            shutil.rmtree(new_session, ignore_errors=True)
+    if args.json:
+        print(json.dumps(figures_json()))
 
 
 if __name__ == "__main__":

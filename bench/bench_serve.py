@@ -3,7 +3,14 @@ request count and time. Prints spans/s accepted (HTTP 200, i.e. fsynced into the
 latency percentiles, and how long the server took to store the rest in DuckDB on SIGTERM; then
 checks that every acknowledged span is in the database exactly once.
 
-    .venv/bin/python bench/bench_serve.py                     # 400 requests, 8 clients
+It also reports the sustained stored rate: spans in the database divided by the time from the
+first request until the server has stored the last one and exited (the spool bounded by
+--max-spool-mb, so a server that stores slowly answers 429 and the clients wait), next to
+`agentprof ingest` of the same requests written as one Collector proto file into an empty
+database (issue 18: serve's stored rate >= 80% of ingest's).
+
+    .venv/bin/python bench/bench_serve.py                     # 1000 requests, 8 clients
+    .venv/bin/python bench/bench_serve.py --json              # one machine-readable line last
     .venv/bin/python bench/bench_serve.py --requests 1000 --clients 16 --gzip
     .venv/bin/python bench/bench_serve.py --claude-code-events 200   # /v1/logs, Claude Code events
 
@@ -37,6 +44,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "otlp.binpb"
 TARGET_SPANS_PER_S = 50_000
+TARGET_STORED_VS_INGEST = 0.8
 
 
 def bodies_from_data(path: Path, count: int) -> list[tuple[bytes, int]]:
@@ -124,9 +132,13 @@ def claude_code_bodies(count: int, events: int) -> list[tuple[bytes, int]]:
     return out
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen[str], int, list[str]]:
+def start_server(
+    db: Path, max_spool_mb: float, python: str = sys.executable
+) -> tuple[subprocess.Popen[str], int, list[str]]:
+    command = [python, "-m", "agentprof", "serve", "--db", str(db), "--port", "0", "--verbose"]
+    command += ["--max-spool-mb", str(max_spool_mb)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentprof", "serve", "--db", str(db), "--port", "0"],
+        command,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -214,6 +226,57 @@ async def load(
     return elapsed, latencies, stats
 
 
+def wait_child(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> tuple[int, float, int]:
+    """Reap `proc` with wait4: its exit code, CPU-seconds (user + sys, with every descendant it
+    waited for, so serve's worker counts) and peak RSS in MB (largest single process)."""
+    watchdog = threading.Timer(900, proc.kill)  # a hung server must not hang the benchmark
+    watchdog.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        watchdog.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+
+
+def own_cpu_s(pid: int) -> float:
+    """CPU-seconds (user + sys) of one process itself, children not included (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def write_frames(bodies: list[tuple[bytes, int]], path: Path) -> None:
+    """The requests as a Collector proto file (what the spool's segments are): an empty frame
+    first, then each body behind its 4-byte big-endian length."""
+    with open(path, "wb") as f:
+        f.write(b"\x00\x00\x00\x00")
+        for body, _ in bodies:
+            f.write(struct.pack(">I", len(body)) + body)
+
+
+def run_ingest(path: Path, db: Path, python: str) -> dict[str, float | int]:
+    """`agentprof ingest` of one file into an empty database, in a fresh process."""
+    proc = subprocess.Popen(
+        [python, "-m", "agentprof", "ingest", str(path), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    started = time.perf_counter()
+    code, cpu, rss = wait_child(proc)
+    wall = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if code != 0:
+        raise SystemExit(f"ingest failed ({code}):\n{err}")
+    con = duckdb.connect(str(db), read_only=True)
+    (spans,) = con.execute("select count(*) from spans").fetchone()  # type: ignore[misc]
+    con.close()
+    return {"spans": spans, "wall_s": wall, "cpu_s": cpu, "rss_mb": rss}
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -221,9 +284,13 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="requests to send (default 400)")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="requests to send (default 1000)"
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--seconds", type=float, default=60, help="stop sending after this long")
+    parser.add_argument(
+        "--seconds", type=float, default=600, help="stop sending after this long (default 600)"
+    )
     parser.add_argument("--gzip", action="store_true", help="gzip request bodies (level 1)")
     parser.add_argument(
         "--synthetic",
@@ -239,8 +306,24 @@ def main() -> int:
         metavar="EVENTS",
         help="send Claude Code log events to /v1/logs, EVENTS per request",
     )
+    parser.add_argument(
+        "--max-spool-mb",
+        type=float,
+        default=128,
+        help="serve's --max-spool-mb: the bound on acknowledged, unstored bytes (default 128, "
+        "below the 184 MB of the default 1000 requests, so the bound is reached)",
+    )
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="skip `agentprof ingest` of the same requests"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter that runs agentprof (default: this)"
+    )
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the database")
     parser.add_argument("--save", type=Path, default=None, help="write the figures as JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as one JSON line, last"
+    )
     args = parser.parse_args()
 
     path = "/v1/traces"
@@ -257,16 +340,22 @@ def main() -> int:
     total_bytes = sum(len(b) for b, _ in bodies)
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-", dir=args.tmp))
     db = tmp / "serve.duckdb"
-    proc, port, lines = start_server(db)
+    proc, port, lines = start_server(db, args.max_spool_mb, args.python)
+    load_started = time.perf_counter()
     try:
         elapsed, latencies, stats = asyncio.run(
             load(port, bodies, args.clients, args.gzip, args.seconds, path)
         )
     finally:
         stop_started = time.perf_counter()
+        # The HTTP side's own CPU (the worker process is its child: what wait4 adds is mostly
+        # the worker's). After SIGTERM the server only waits for the worker.
+        receiver_cpu = own_cpu_s(proc.pid)
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(600)
-        drain = time.perf_counter() - stop_started
+        code, serve_cpu, serve_rss = wait_child(proc)
+        done = time.perf_counter()
+        drain = done - stop_started
+    total = done - load_started
     con = duckdb.connect(str(db), read_only=True)
     stored, unique, ticks = con.execute(
         "select count(*), count(distinct (trace_id, span_id)), (select count(*) from ticks)"
@@ -274,6 +363,14 @@ def main() -> int:
     ).fetchone()  # type: ignore[misc]
     con.close()
     rate = stats["spans"] / elapsed
+    stored_rate = stored / total
+    batch_lines = [line.split() for line in lines if line.startswith("stored ")]
+    batches = len(batch_lines)  # "stored N segments: S new spans, ..."
+    ingest_figures: dict[str, float | int] = {}
+    if not args.no_ingest and path == "/v1/traces":
+        frames = tmp / "requests.binpb"
+        write_frames(bodies[: len(bodies) - stats["unsent"]], frames)  # what was sent, in order
+        ingest_figures = run_ingest(frames, tmp / "ingest.duckdb", args.python)
     figures = {
         "source": source,
         "cores": os.cpu_count(),
@@ -296,8 +393,30 @@ def main() -> int:
         "spans_in_db": stored,
         "spans_in_db_unique": unique,
         "ticks_in_db": ticks,
+        "max_spool_mb": args.max_spool_mb,
+        "worker_batches": batches,
+        "worker_batch_segments": [int(w[1]) for w in batch_lines],
+        "worker_batch_spans": [int(w[3].replace(",", "")) for w in batch_lines],
+        "first_request_to_all_stored_s": round(total, 2),
+        "stored_spans_per_s": round(stored_rate),
+        "serve_cpu_s": round(serve_cpu, 2),
+        "serve_receiver_cpu_s": round(receiver_cpu, 2),
+        "serve_worker_cpu_s": round(serve_cpu - receiver_cpu, 2),
+        "serve_peak_rss_mb": serve_rss,
     }
-    print(json.dumps(figures, indent=2))
+    if ingest_figures:
+        ingest_rate = float(ingest_figures["spans"]) / float(ingest_figures["wall_s"])
+        figures |= {
+            "ingest_spans": ingest_figures["spans"],
+            "ingest_wall_s": round(float(ingest_figures["wall_s"]), 2),
+            "ingest_cpu_s": round(float(ingest_figures["cpu_s"]), 2),
+            "ingest_peak_rss_mb": ingest_figures["rss_mb"],
+            "ingest_spans_per_s": round(ingest_rate),
+            "stored_vs_ingest": round(stored_rate / ingest_rate, 3),
+            "serve_cpu_per_ingest_cpu": round(serve_cpu / float(ingest_figures["cpu_s"]), 3),
+        }
+    if not args.json:
+        print(json.dumps(figures, indent=2))
     ok = stats["lost"] == 0 and code == 0 and stored == unique == stats["spans"]
     if stats["unsent"]:
         print(f"note: time limit reached, {stats['unsent']} requests not sent")
@@ -308,11 +427,28 @@ def main() -> int:
         f"{figures['latency_p99_ms']} ms; stored {stored:,} spans ({unique:,} unique) of "
         f"{stats['spans']:,} acknowledged; stop+store {drain:.1f} s"
     )
+    print(
+        f"stored {stored:,} spans in {total:.1f} s from the first request "
+        f"= {stored_rate:,.0f} spans/s sustained (spool <= {args.max_spool_mb:g} MB, "
+        f"{batches} worker batches, serve {serve_cpu:.1f} CPU-s: receiver {receiver_cpu:.1f}, "
+        f"worker {serve_cpu - receiver_cpu:.1f}; {serve_rss:,} MB peak)"
+    )
+    if ingest_figures:
+        ratio = figures["stored_vs_ingest"]
+        verdict = "MET" if float(ratio) >= TARGET_STORED_VS_INGEST else "MISSED"
+        print(
+            f"ingest of the same requests: {figures['ingest_spans_per_s']:,} spans/s "
+            f"({ingest_figures['wall_s']:.1f} s, {ingest_figures['cpu_s']:.1f} CPU-s, "
+            f"{ingest_figures['rss_mb']:,} MB); serve/ingest = {ratio} "
+            f"(target >= {TARGET_STORED_VS_INGEST}: {verdict})"
+        )
     if not ok:
         print("problem: a request was lost or the database does not hold every span once")
         print("".join(lines[-20:]))
     if args.save:
         args.save.write_text(json.dumps(figures, indent=2) + "\n")
+    if args.json:
+        print(json.dumps({"bench": "serve", **figures}))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 

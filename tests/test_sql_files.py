@@ -3,6 +3,7 @@ libraries (they never print, never exit)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -16,6 +17,11 @@ from tests.conftest import FIXTURES, REAL_OTLP, ingest_json, run_cli, runs_json
 # Queries that only the `serve` worker process runs; tests/test_serve.py drives them through a
 # real server (this test's recorder cannot see into another process).
 RUN_IN_SERVE_WORKER = {"serve/insert_logs", "serve/insert_rejected", "ingest/file_seen"}
+# ClickHouse SQL, and the watermark of a ClickHouse source: tests/test_clickhouse.py runs them
+# (against chdb) and checks that it ran every one.
+RUN_IN_CLICKHOUSE_TESTS = {"ingest/source_watermark", "ingest/set_source_watermark"} | {
+    f"clickhouse/{p.stem}" for p in data_dir("queries").joinpath("clickhouse").glob("*.sql")
+}
 
 
 def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
@@ -60,6 +66,23 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
     )
     assert big.stat().st_size > 1_000_000
     ingest_json(db, big)
+    # A transcript that grew is read from where the stored reading stopped; one touched is
+    # hashed again; one rewritten is read whole (tests/test_agentlog_incremental.py).
+    transcript = FIXTURES / "claude_code" / "projects" / "-home-u-demo"
+    # (a blank line last: not the bytes of the fixture ingested above)
+    lines = (transcript / "11111111-2222-3333-4444-555555555555.jsonl").read_bytes() + b"\n"
+    lines_kept = lines.splitlines(keepends=True)
+    grown = db.parent / "grown" / "session.jsonl"
+    grown.parent.mkdir()
+    for content, mtime_ns in (
+        (b"".join(lines_kept[:3]), 10**18),
+        (lines, 2 * 10**18),
+        (lines, 3 * 10**18),
+        (b"".join(lines_kept[1:]), 4 * 10**18),
+    ):
+        grown.write_bytes(content)
+        os.utime(grown, ns=(mtime_ns, mtime_ns))
+        ingest_json(db, grown.parent)
     # A database written before validation existed holds a value that breaks derivation: the
     # next ingest derives trace by trace and quarantines that one.
     con = duckdb.connect(str(db))
@@ -71,7 +94,7 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
         assert run_cli(calendar, "--db", db, "--json").exit_code == 0
     root = data_dir("queries")
     every = {str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.sql")}
-    assert every - executed - RUN_IN_SERVE_WORKER == set()
+    assert every - executed - RUN_IN_SERVE_WORKER - RUN_IN_CLICKHOUSE_TESTS == set()
 
 
 def test_core_modules_do_not_import_typer_rich_or_jinja2():

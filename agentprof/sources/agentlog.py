@@ -10,8 +10,12 @@ nothing is counted twice and a message whose final line arrived later is updated
 from __future__ import annotations
 
 import hashlib
+import io
+import pickle
 import re
+import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Protocol
 
@@ -186,7 +190,7 @@ def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader) ->
         sql.execute(con, f"ingest/otel_logs_{name}")
     sql.execute(con, "ingest/agentlog_delete_superseded")
     # The staged rows hold one copy per span: the plain insert stores those not stored yet.
-    sql.execute(con, "ingest/insert_spans", tables={"span_batch": con.table("agentlog_batch")})
+    sql.execute(con, "ingest/insert_new_spans", tables={"span_batch": con.table("agentlog_batch")})
 
 
 class BadLine(ValueError):
@@ -215,11 +219,47 @@ class LineReader(Protocol):
     def rows(self) -> Iterable[tuple[Any, ...]]: ...
 
 
-def read_jsonl(stream: IO[bytes], bad: BadRecord, reader: LineReader) -> Batches:
+# The bytes before the resume offset whose hash must still match before only the new end of a
+# grown log is read (a rewritten prefix: the file is read whole again).
+RESUME_BLOCK = 4096
+
+
+@dataclass
+class Cursor:
+    """How far an append-only log (Claude Code transcript, Codex rollout) was read: the offset
+    just past its last whole line, the lines and records up to there, and the SHA-256 of the
+    RESUME_BLOCK bytes before the offset. `whole` is False when the last line had no newline (a
+    line being written): the reading cannot resume there."""
+
+    offset: int = 0
+    lines: int = 0
+    records: int = 0
+    skipped: int = 0
+    block_sha256: str = ""
+    whole: bool = True
+
+
+def block_sha256(stream: IO[bytes], offset: int) -> str:
+    """SHA-256 of the RESUME_BLOCK bytes (fewer at the start of a file) before `offset`."""
+    start = max(0, offset - RESUME_BLOCK)
+    stream.seek(start)
+    return hashlib.sha256(stream.read(offset - start)).hexdigest()
+
+
+def read_jsonl(
+    stream: IO[bytes], bad: BadRecord, reader: LineReader, cursor: Cursor | None = None
+) -> Batches:
     """Feed every JSON-object line of an agent log to `reader`, quarantining the lines that are
-    not JSON objects or that it rejects (BadLine), then yield its span rows in batches."""
+    not JSON objects or that it rejects (BadLine), then yield its span rows in batches.
+    `cursor`: the stream is positioned at cursor.offset (line numbers go on from cursor.lines);
+    on return it says how far the reading got."""
     records = nbad = 0
-    for lineno, raw in enumerate(stream, 1):
+    start_line = cursor.lines if cursor else 0
+    consumed = 0
+    raw = b""
+    lineno = start_line
+    for lineno, raw in enumerate(stream, start_line + 1):
+        consumed += len(raw)
         if not raw.strip():
             continue
         records += 1
@@ -242,9 +282,61 @@ def read_jsonl(stream: IO[bytes], bad: BadRecord, reader: LineReader) -> Batches
             # A field of an unexpected JSON type deep in a record: that record is bad, not the file.
             nbad += 1
             bad(lineno, f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})", excerpt(raw))
+    if cursor is not None:
+        cursor.offset += consumed
+        cursor.lines = lineno
+        cursor.records += records
+        cursor.skipped += nbad
+        if consumed:
+            cursor.whole = raw.endswith(b"\n")
+        cursor.block_sha256 = block_sha256(stream, cursor.offset)
     batcher = SpanBatcher()
     for row in reader.rows():
         batcher.add(row)
         if batcher.full():
             yield batcher.take(), 0, 0
     yield batcher.take(), records, nbad
+
+
+# What a resumed reader may be made of (the readers' own classes and builtins): the stored state
+# is unpickled with nothing else allowed.
+_STATE_CLASSES = frozenset(
+    {
+        ("agentprof.sources.claude_code", "_Reader"),
+        ("agentprof.sources.claude_code", "_Message"),
+        ("agentprof.sources.claude_code", "_Tool"),
+        ("agentprof.sources.codex", "_Reader"),
+        ("agentprof.sources.codex", "_Tool"),
+        ("agentprof.sources.agentlog", "Cursor"),
+    }
+)
+
+
+class _StateUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _STATE_CLASSES:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a reader state")
+        return super().find_class(module, name)
+
+
+def dump_state(reader: Any, cursor: Cursor) -> bytes:
+    """A reader's state (its __getstate__, tagged with its class's STATE_VERSION) and where it
+    stopped, compressed, to resume it on the file's new end."""
+    state = (reader.STATE_VERSION, reader, cursor)
+    return zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def load_state(blob: bytes) -> tuple[Any, Cursor]:
+    """The reader and cursor dump_state stored; raises ValueError when they cannot be restored
+    (a state of another reader version: the file is then read whole)."""
+    try:
+        version, reader, cursor = _StateUnpickler(io.BytesIO(zlib.decompress(blob))).load()
+    except Exception as exc:
+        raise ValueError(f"stored reader state unusable: {exc}") from exc
+    if (
+        not isinstance(cursor, Cursor)
+        or not hasattr(reader, "resume")
+        or version != getattr(type(reader), "STATE_VERSION", None)
+    ):
+        raise ValueError("stored reader state of another reader version")
+    return reader, cursor

@@ -112,9 +112,8 @@ class _Message:
     best_line: int
     best: dict[str, Any]
     best_rank: tuple[int, int]
-    envelope: dict[str, Any]
     lines: int = 0
-    tool_uses: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    tool_uses: dict[str, str] = field(default_factory=dict)  # tool_use id -> tool name
     compacted: bool = False
     # What the message's lines hold (text, thinking, tool input): its final line's output count
     # is sometimes a placeholder, so the diagnosis reads this to judge a call's latency.
@@ -148,6 +147,10 @@ def _count(usage: dict[str, Any], key: str, required: bool) -> int | None:
 
 
 class _Reader:
+    # Bump when the attributes a stored state holds change (or what they mean): older states are
+    # then refused and their files read whole once (agentlog.load_state).
+    STATE_VERSION = 1
+
     def __init__(self, path: Path, bad: BadRecord) -> None:
         self.path = path
         self.bad = bad
@@ -162,6 +165,26 @@ class _Reader:
         self.compacted: set[str] = set()
         self.meta_agent = _subagent_type(path)
         self.cwd: str | None = None
+        # Resumed on a grown file (agentlog.load_state): the messages the new lines touched and
+        # the tools they ended, in order; rows() yields only those. None: a whole-file read.
+        self.touched: dict[tuple[str, tuple[str, str]], None] | None = None
+        self.ended: dict[tuple[str, str], None] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What reading the rest of the file needs (agentlog.dump_state). A tool whose result
+        arrived is never written again: its input is dropped."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("path", "bad")}
+        state["tools"] = {
+            key: t if t.end_ns is None else _Tool(**{**t.__dict__, "args": None})
+            for key, t in self.tools.items()
+        }
+        state["touched"] = state["ended"] = None
+        return state
+
+    def resume(self, path: Path, bad: BadRecord) -> None:
+        """After agentlog.load_state: from now on rows() yields what the new lines change."""
+        self.path, self.bad = path, bad
+        self.touched, self.ended = {}, {}
 
     def trace_of(self, doc: dict[str, Any]) -> str:
         session = doc.get("sessionId")
@@ -256,12 +279,14 @@ class _Reader:
         if m is None:
             start = self.last_user_ns.get(trace, ts)
             turn = self.turn_of.get(trace, trace)
-            m = _Message(trace, turn, key, lineno, min(start, ts), ts, lineno, doc, rank, doc)
+            m = _Message(trace, turn, key, lineno, min(start, ts), ts, lineno, _slim(doc), rank)
             m.compacted = trace in self.compacted
             self.compacted.discard(trace)
             self.messages[(trace, key)] = m
         elif rank >= m.best_rank:
-            m.best, m.best_rank, m.best_line = doc, rank, lineno
+            m.best, m.best_rank, m.best_line = _slim(doc), rank, lineno
+        if self.touched is not None:
+            self.touched[(trace, key)] = None
         m.lines += 0 if echo else 1  # an echo's rank stays below any transcript copy's
         m.end_ns = max(m.end_ns, ts)
         m.output_chars += _content_chars(msg.get("content"))
@@ -271,7 +296,7 @@ class _Reader:
                 if not isinstance(tool_id, str) or (trace, tool_id) in self.tools:
                     continue
                 name = str(block.get("name") or "")
-                m.tool_uses[tool_id] = (name, block.get("input"))
+                m.tool_uses[tool_id] = name
                 self.tools[(trace, tool_id)] = _Tool(
                     trace, m.turn, key, name, block.get("input"), ts, lineno,
                     user_wait=name in USER_WAIT_TOOLS,
@@ -299,14 +324,22 @@ class _Reader:
                     tool.end_ns = max(ts, tool.start_ns)
                     tool.is_error = block.get("is_error") is True
                     tool.result_chars = _text_chars(block.get("content"))
+                    if self.ended is not None:
+                        self.ended[(trace, str(block.get("tool_use_id")))] = None
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        span_of: dict[tuple[str, tuple[str, str]], str] = {}
-        for (trace, key), m in self.messages.items():
-            span_id = agentlog.stable_id("claude-code", *key)
-            span_of[(trace, key)] = span_id
-            yield self.tick_row(m, span_id)
-        for (trace, tool_id), t in self.tools.items():
+        """Every span, or after resume() those the new lines changed: a message they added to or
+        created, a tool they ended. The rest is stored already, as a whole-file read of the
+        grown file would give it (it differs at most in attributes that keep its rank, and a
+        stored span is replaced only by a higher rank)."""
+        messages = self.messages if self.touched is None else self.touched
+        for mkey in messages:
+            m = self.messages[mkey]
+            yield self.tick_row(m, agentlog.stable_id("claude-code", *m.key))
+        tools = self.tools if self.ended is None else self.ended
+        for tkey in tools:
+            trace, tool_id = tkey
+            t = self.tools[tkey]
             if t.end_ns is None:
                 continue  # no result yet: a later copy of the file will have it
             attrs: dict[str, Any] = {
@@ -323,7 +356,7 @@ class _Reader:
             yield agentlog.span_row(
                 trace_id=t.turn,
                 span_id=agentlog.stable_id("claude-code-tool", tool_id),
-                parent_span_id=span_of.get((trace, t.tick_key)),
+                parent_span_id=agentlog.stable_id("claude-code", *t.tick_key),
                 name="claude_code.tool",
                 start_ns=t.start_ns,
                 end_ns=t.end_ns,
@@ -347,7 +380,7 @@ class _Reader:
         cache = usage.get("cache_creation")
         one_hour = cache.get("ephemeral_1h_input_tokens") if isinstance(cache, dict) else None
         tool_calls = [
-            {"type": "tool_call", "id": tid, "name": name} for tid, (name, _) in m.tool_uses.items()
+            {"type": "tool_call", "id": tid, "name": name} for tid, name in m.tool_uses.items()
         ]
         total, _ = m.best_rank
         attrs: dict[str, Any] = {
@@ -427,6 +460,17 @@ def _starts_turn(doc: dict[str, Any], content: Any) -> bool:
     return bool(text) and not text.startswith(_NOT_INPUT)
 
 
+def _slim(doc: dict[str, Any]) -> dict[str, Any]:
+    """What tick_row reads of a message's best line (a reader's state keeps only this)."""
+    msg = doc["message"]
+    return {
+        "message": {
+            k: msg[k] for k in ("model", "usage", "id", "ttftMs", "stop_reason") if k in msg
+        },
+        **{k: doc[k] for k in ("requestId", "costUSD", "version") if k in doc},
+    }
+
+
 def _content_chars(content: Any) -> int:
     """Characters an assistant line wrote: text, thinking and tool-call input."""
     total = 0
@@ -481,3 +525,8 @@ def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
     """Yield span batches for one transcript. Every line is a record; unreadable lines are
     quarantined, unknown record types (newer Claude Code builds) are skipped without complaint."""
     return agentlog.read_jsonl(stream, bad, _Reader(path, bad))
+
+
+def reader(path: Path, bad: BadRecord) -> _Reader:
+    """A fresh transcript reader (for agentlog.read_jsonl with a cursor)."""
+    return _Reader(path, bad)

@@ -70,6 +70,10 @@ class _Tool:
 
 
 class _Reader:
+    # Bump when the attributes a stored state holds change (or what they mean): older states are
+    # then refused and their files read whole once (agentlog.load_state).
+    STATE_VERSION = 1
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.thread = path.stem
@@ -88,6 +92,28 @@ class _Reader:
         self.next_turn_id: str | None = None  # Codex's id of the turn about to start
         self.compacted = False
         self.cwd: str | None = None  # the working directory (agentprof.project)
+        # Resumed on a grown file (agentlog.load_state): the ticks before this index and the
+        # tools whose output came before are stored already; rows() yields only the rest.
+        self.resumed_at: int | None = None
+        self.ended_before: frozenset[str] = frozenset()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What reading the rest of the file needs (agentlog.dump_state): of a tick only its
+        span id (a later tool's parent), of a tool whose output arrived no arguments."""
+        state = {k: v for k, v in self.__dict__.items() if k != "path"}
+        state["ticks"] = [(t[0],) for t in self.ticks]
+        state["tools"] = {
+            cid: t if t.end_ns is None else _Tool(**{**t.__dict__, "args": None})
+            for cid, t in self.tools.items()
+        }
+        state["resumed_at"], state["ended_before"] = None, frozenset()
+        return state
+
+    def resume(self, path: Path, bad: BadRecord) -> None:
+        """After agentlog.load_state: from now on rows() yields what the new lines add."""
+        self.path = path
+        self.resumed_at = len(self.ticks)
+        self.ended_before = frozenset(c for c, t in self.tools.items() if t.end_ns is not None)
 
     def line(self, lineno: int, doc: dict[str, Any]) -> None:
         kind = doc.get("type")
@@ -260,8 +286,9 @@ class _Reader:
         self.response_start_ns = None
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every span, or after resume() the ticks and ended tools the new lines added."""
         span_ids = [t[0] for t in self.ticks]
-        for span_id, start, end, attrs, lineno, turn in self.ticks:
+        for span_id, start, end, attrs, lineno, turn in self.ticks[self.resumed_at or 0 :]:
             yield agentlog.span_row(
                 trace_id=turn,
                 span_id=span_id,
@@ -275,7 +302,7 @@ class _Reader:
                 parent_trace_id=self.parent,
             )
         for tool in self.tools.values():
-            if tool.end_ns is None:
+            if tool.end_ns is None or tool.call_id in self.ended_before:
                 continue
             yield agentlog.tool_span_row(
                 trace_id=tool.turn,
@@ -310,3 +337,8 @@ def read(stream: IO[bytes], path: Path, bad: BadRecord) -> Batches:
     """Yield span batches for one rollout file; unreadable lines are quarantined and unknown
     record types skipped."""
     return agentlog.read_jsonl(stream, bad, _Reader(path))
+
+
+def reader(path: Path, bad: BadRecord) -> _Reader:
+    """A fresh rollout reader (for agentlog.read_jsonl with a cursor)."""
+    return _Reader(path)

@@ -82,12 +82,21 @@ repriced as (
     from candidates b join sim s using (run_id, tick)
     group by b.run_id
 ),
+scope_spans as materialized (
+    -- the two attributes read below, in one pass over the spans of the scope only: the trace
+    -- filter reaches the scan before any attribute map is read (diagnosing one run reads one
+    -- run's spans)
+    select s.trace_id, s.span_id,
+        s.attributes['gen_ai.conversation.compacted'] = 'true' as compacted,
+        s.attributes['agentprof.tool.result_chars'] as result_chars
+    from spans s
+    semi join diag_runs d on d.run_id = s.trace_id
+),
 seen as (
     -- compactions the source recorded: a tick marked compacted, or a compaction subagent run
     select t.run_id, count(*) as compactions_seen
-    from ticks t join spans s on s.trace_id = t.run_id and s.span_id = t.span_id
-    where t.run_id in (select run_id from diag_runs)
-      and s.attributes['gen_ai.conversation.compacted'] = 'true'
+    from diag_ticks t join scope_spans s on s.trace_id = t.run_id and s.span_id = t.span_id
+    where s.compacted
     group by t.run_id
 ),
 seen_agents as (
@@ -98,10 +107,9 @@ seen_agents as (
 tool_tokens as (
     -- what each tool's results added, where the source recorded their size (characters / 4)
     select c.run_id, coalesce(c.tool_name, '(unnamed tool)') as tool_name,
-        sum(tok(s.attributes['agentprof.tool.result_chars'])) / 4 as result_t, count(*) as calls
-    from tool_calls c join spans s on s.trace_id = c.run_id and s.span_id = c.span_id
-    where c.run_id in (select run_id from diag_runs)
-      and s.attributes['agentprof.tool.result_chars'] is not null
+        sum(tok(s.result_chars)) / 4 as result_t, count(*) as calls
+    from tool_calls c join scope_spans s on s.trace_id = c.run_id and s.span_id = c.span_id
+    where c.run_id in (select run_id from diag_runs) and s.result_chars is not null
     group by all
 ),
 top_tools as (

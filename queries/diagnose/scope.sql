@@ -4,7 +4,11 @@
 -- (same source and agent) so "too many ticks" can be judged against what similar runs needed.
 -- Comparable runs are counted over the whole database, not only the scope, so one run diagnosed
 -- alone gets the same verdict as in the fleet view.
-create or replace temp table diag_runs as
+-- chunk numbers the runs in groups of $chunk_runs (by run id): the rules run one chunk at a time
+-- (diagnose/chunk), so the temporary tables hold one chunk's ticks and tool calls, not the
+-- fleet's. Every rule judges a run from its own rows, except what is computed here once for the
+-- whole scope (comparable runs, diagnose/batching_windows).
+create or replace temp table diag_scope as
 with tick_counts as (
     select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks
     from ticks group by run_id
@@ -38,7 +42,8 @@ select
     coalesce(t.ticks, 0) as ticks,
     t.cost_usd,
     coalesce(c.comparable_runs, 0) as comparable_runs,
-    c.comparable_median_ticks
+    c.comparable_median_ticks,
+    (row_number() over (order by s.run_id) - 1) // $chunk_runs as chunk
 from selected s
 left join tick_counts t using (run_id)
 left join comparable c on c.source = s.source and c.agent = coalesce(s.agent, '')

@@ -34,23 +34,23 @@ bounds as (
            min_by(project, start_ns) filter (where project is not null) as project
     from s group by trace_id
 ),
--- Spans whose parent is not in the trace (the parent lookup reads the stored ids, a narrower
--- build than s; same trace, so the same spans).
+-- Spans whose parent is not in the trace (the parent lookup reads only the ids of the affected
+-- spans, a narrower build than s; same trace, so the same spans: never every stored span).
 roots as (
     select s.trace_id,
            arg_min(s.links, s.start_ns) as links,
            arg_min(s.status, s.start_ns) as status
     from s
-    anti join spans p on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
+    anti join (select trace_id, span_id from affected_spans) p
+        on p.trace_id = s.trace_id and p.span_id = s.parent_span_id
     group by s.trace_id
 ),
 -- Model time is the union of the tick intervals, covered time the union of tick and tool intervals.
 intervals as (
     select run_id, true as model, start_ns, end_ns from derived_ticks where end_ns > start_ns
     union all
-    select run_id, false, start_ns, end_ns from tool_calls
-    where run_id in (select trace_id from affected_traces) and end_ns > start_ns
-      and status <> 'user_wait'
+    select run_id, false, start_ns, end_ns from derived_tool_calls
+    where end_ns > start_ns and status <> 'user_wait'
 ),
 -- In start order, each interval adds to a union what it reaches past the intervals before it:
 -- end_ns - max(start_ns, their furthest end), when positive.
@@ -76,7 +76,7 @@ serial as (
         -- a tool that waits on the user runs alone (the agent is blocked on it): its time is the
         -- user's, taken out of the run's wall-clock
         sum(end_ns - start_ns) filter (where end_ns > start_ns and status = 'user_wait') as user_wait_ns
-    from tool_calls where run_id in (select trace_id from affected_traces)
+    from derived_tool_calls
     group by run_id
 )
 select

@@ -17,6 +17,7 @@ create or replace temp table derived_ticks as
 with calls as (
     select
         trace_id, span_id, parent_span_id, start_ns, end_ns,
+        list_max(list_transform(events, lambda e: e.time_ns)) as last_event_ns,
         {{input}} as inclusive_input,
         -- Claude Code's own spans report Anthropic's disjoint counts under bare names.
         case when name = 'claude_code.llm_request'
@@ -53,6 +54,13 @@ with calls as (
         {{finish_reason}} as finish_reason,
         {{reported_cost}} as reported_cost_usd,
         span_status(status_code, a) as status,
+        -- Whether the span shows a model's answer at all (an id, a model, a finish reason, output
+        -- messages): a span that prepares a call shows none of them.
+        ({{response_id}} is not null or {{response_model}} is not null
+         or {{finish_reason}} is not null or a['gen_ai.output.messages'] is not null
+         or len(list_filter(map_keys(a), lambda k: k like 'gen_ai.completion.%'
+                                                  or k like 'llm.output_messages.%')) > 0)
+            as answered,
         -- What the model said, where tool-call ids show (derive_tool_calls links tools by them).
         concat_ws(' ',
             a['gen_ai.output.messages'], a['output.value'], a['ai.response.toolCalls'],
@@ -73,9 +81,43 @@ with calls as (
     and coalesce(a['langsmith.span.kind'], '') <> 'prompt'
 ),
 raw as (
-    select c.* exclude (parent_span_id) from calls c
+    select c.* from calls c
     anti join calls inner_call
         on inner_call.trace_id = c.trace_id and inner_call.parent_span_id = c.span_id
+    -- A model-call span with no usage and no answer (no response id or model, no finish reason,
+    -- no output messages) that did not fail, followed under the same parent by one that reports
+    -- usage, only prepared that call (OpenInference LlamaIndex writes an LLM span
+    -- `OpenAI._prepare_chat_with_tools` before each `OpenAI.achat`; fixtures/frameworks/llamaindex):
+    -- not a tick. A failed attempt (status error) stays one, and so does a call that answered
+    -- without a usage record (OpenHands trajectories). The usage-less spans are picked
+    -- first, so the sibling join stays small when every call reports usage.
+    anti join (
+        select c.trace_id, c.span_id from calls c
+        semi join calls real_call
+            on real_call.trace_id = c.trace_id
+            and real_call.parent_span_id is not distinct from c.parent_span_id
+            and real_call.start_ns >= c.end_ns
+            and coalesce(real_call.inclusive_input, real_call.disjoint_input, real_call.output) is not null
+        where coalesce(c.inclusive_input, c.disjoint_input, c.output, c.cache_read, c.cache_write) is null
+          and c.status <> 'error' and not c.answered
+    ) prep on prep.trace_id = c.trace_id and prep.span_id = c.span_id
+),
+ended as (
+    -- A model-call span that ends before its own events was closed when the call handed back its
+    -- stream, not when the stream ended (OpenInference LlamaIndex's streamed `astream_chat` ends
+    -- before the request is even sent; its first-token event comes later): the stream is read by
+    -- the step that asked for it, so the call is taken to last until that parent span ends (or,
+    -- with no parent, until its last event).
+    select r.* exclude (parent_span_id, last_event_ns) replace (
+        coalesce(cut.parent_end_ns, r.end_ns) as end_ns)
+    from raw r
+    left join (
+        select r2.trace_id, r2.span_id, greatest(r2.last_event_ns, p.end_ns) as parent_end_ns
+        from raw r2
+        left join (select trace_id, span_id, end_ns from affected_spans) p
+            on p.trace_id = r2.trace_id and p.span_id = r2.parent_span_id
+        where r2.last_event_ns > r2.end_ns
+    ) cut on cut.trace_id = r.trace_id and cut.span_id = r.span_id
 ),
 buckets as (
     select
@@ -87,7 +129,7 @@ buckets as (
                 then 'inclusive_inconsistent_treated_as_disjoint'
             else 'derived_from_inclusive'
         end as input_provenance
-    from raw
+    from ended
 )
 select
     trace_id as run_id,
@@ -111,6 +153,9 @@ select
         when provider_raw in ('x_ai', 'xai') or provider_raw like 'xai.%' then 'x-ai'
         when provider_raw like 'mistral%' then 'mistral'
         when provider_raw like 'openai%' then 'openai'
+        -- Strands writes its own name where the conventions put the model's provider
+        -- (fixtures/frameworks/strands): no provider beats a framework's name posing as one.
+        when provider_raw = 'strands-agents' then null
         else split_part(provider_raw, '.', 1)
     end as provider,
     status,

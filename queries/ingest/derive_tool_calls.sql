@@ -5,8 +5,10 @@
 -- that ended before the tool started (tick_link = 'time'; 1 ms of clock skew tolerated).
 -- args_fingerprint hashes the arguments as sorted-key JSON (args_fingerprint() is registered by
 -- ingest); argument text itself is not copied. Reads the ticks from derived_ticks (derive_ticks),
--- whose output_text holds each tick's recorded output.
-insert into tool_calls
+-- whose output_text holds each tick's recorded output. The rows go to a temp table, in
+-- tool_calls' column order, that derive_runs reads (a scan of every stored tool call would cost
+-- in proportion to the database) and ingest/store_tool_calls stores.
+create or replace temp table derived_tool_calls as
 with tools as (
     select
         trace_id as run_id,

@@ -1,13 +1,25 @@
 -- Drop repeated spans
--- After ingest/insert_spans: of a span stored more than once by the files just inserted
--- ($file_batch: sha256 and file_seq, their order), keep the first copy in file order, then line
--- order. Spans stored before those files were kept out by the insert itself.
+-- After ingest/insert_spans (or insert_spans_jsonl) and ingest/new_span_keys: of the spans just
+-- inserted, remove every copy of a span stored before them (an exporter retry, the same export
+-- twice under another name: the stored copy wins) and, of a span they hold more than once, every
+-- copy but the first in file order, then line order. Stored spans are looked up only in the
+-- traces the new spans belong to, so the cost follows the new data, not the size of the database:
+-- their row ids come from the trace_id column alone (DuckDB pushes the new trace ids into that
+-- scan as a filter; a join on trace and span id together would read both columns of every stored
+-- span), then their span ids are fetched by row id.
 delete from spans
 where rowid in (
-    select s.rowid
-    from spans s
-    join file_batch f on f.sha256 = s.file_sha256
-    qualify row_number() over (
-        partition by s.trace_id, s.span_id order by f.file_seq, s.line, s.rowid
-    ) > 1
+    select n.r
+    from new_span_keys n
+    semi join (
+        select trace_id, span_id
+        from spans
+        where rowid in (
+            select rowid from spans where trace_id in (select trace_id from new_span_keys)
+        )
+          and rowid not in (select r from new_span_keys)
+    ) o on o.trace_id = n.trace_id and o.span_id = n.span_id
+    union all
+    select r from new_span_keys
+    qualify row_number() over (partition by trace_id, span_id order by file_seq, line, r) > 1
 )

@@ -9,7 +9,9 @@
 -- writes at each tick's rates; schema/024_cache_ratio_macro). Below it the cache cost money.
 -- cost_usd sums the priced ticks; unpriced_ticks counts those with no price (their cost is unknown,
 -- not zero), and cost_usd is NULL when no tick is priced.
--- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent; $sort picks the order.
+-- Filters: $since/$until (started_at, inclusive/exclusive), $source, $agent, and $run_id (one run,
+-- or NULL for all: the filter reaches the ticks and tool_calls scans, so one run reads its own
+-- rows only); $sort picks the order.
 -- latency_band is the seeds' perceived-latency band of the run's wall-clock: < 100 ms
 -- instantaneous, 100-500 ms responsive, 0.5-2 s noticeable, 2-5 s frustrating, 5-10 s
 -- uncomfortable, >= 10 s broken (lower bound inclusive). Wall-clock, not the first tick's TTFT:
@@ -77,6 +79,7 @@ select
 from selected_runs($since, $until, $source, $agent) r
 left join t using (run_id)
 left join tc using (run_id)
+where ($run_id is null or r.run_id = $run_id)
 order by
     case when $sort = 'cost' then coalesce(t.cost_usd, -1) end desc,
     case when $sort = 'ticks' then coalesce(t.ticks, 0) end desc,

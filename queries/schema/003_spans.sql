@@ -1,8 +1,9 @@
 -- Spans
 -- Raw OTLP spans with every attribute, so new analyses need no re-ingest. Attribute values are text:
 -- scalars as written (ints in decimal, bools as true/false), arrays and kvlists as JSON.
--- (trace_id, span_id) is unique; ingest enforces it with an anti-join rather than an index,
--- because DuckDB's ART index makes bulk inserts slow and memory-hungry.
+-- (trace_id, span_id) is unique; ingest enforces it by looking up the stored spans of the new
+-- spans' traces after each insert (ingest/drop_repeated_spans) rather than with an index, because
+-- DuckDB's ART index makes bulk inserts slow and memory-hungry.
 create table if not exists spans (
     trace_id varchar not null,
     span_id varchar not null,

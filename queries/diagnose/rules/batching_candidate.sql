@@ -1,9 +1,11 @@
 -- Rule: batching candidate (fleet view)
--- Signature: the same tool called by at least $batching_min_runs (3) different runs within one
+-- Signature: the same tool called by at least batching_min_runs (3) different runs within one
 -- $batching_window_ms (1,000 ms) window: a batcher in front of that tool would serve those calls
 -- with one downstream request. Windows are fixed, aligned buckets of that width.
 -- Saving: not estimated per run (it depends on the downstream's bulk endpoint); the evidence gives
 -- the call counts so the amortisation can be judged.
+-- The windows are counted once over the whole scope (diagnose/batching_windows); this file finds
+-- the calls of the runs of the chunk in them.
 insert into diag_findings
 with calls as (
     select run_id, coalesce(tool_name, '(unnamed tool)') as tool_name, span_id, tick,
@@ -12,9 +14,7 @@ with calls as (
     where run_id in (select run_id from diag_runs)
 ),
 windows as (
-    select tool_name, bucket, count(distinct run_id) as runs, count(*) as calls
-    from calls group by tool_name, bucket
-    having count(distinct run_id) >= $batching_min_runs
+    select tool_name, bucket, runs from diag_batching_windows
 ),
 per_run_tool as (
     select c.run_id, c.tool_name, count(distinct c.bucket) as windows, max(w.runs) as max_runs,
