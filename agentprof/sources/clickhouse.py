@@ -7,6 +7,7 @@ derivation and everything after it are the file path's own."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import time
@@ -258,6 +259,9 @@ class HttpExecutor:
     def __init__(self, source: Source) -> None:
         import clickhouse_connect
 
+        # The driver logs its own errors to stderr ("Unexpected Http Driver Exception") before
+        # raising them; agentprof says what went wrong once, as `error: SOURCE: …`.
+        logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
         self.source = source
         self.client = clickhouse_connect.get_client(
             host=source.host,
@@ -295,8 +299,16 @@ def connect(source: Source) -> Executor:
 
 
 def _first_line(exc: BaseException) -> str:
+    """What went wrong in one line: the operating system's reason when the driver wraps one
+    ("[Errno 111] Connection refused" inside urllib3's retry message), else its first line."""
     text = str(exc).strip()
+    reason = _OS_REASON.search(text)
+    if reason:
+        return reason.group(1).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+_OS_REASON = re.compile(r"\[Errno -?\d+\] ([^\"')\]]+)")
 
 
 # --- reading ---------------------------------------------------------------------------------
