@@ -700,10 +700,10 @@ def _drop_repeated_spans(
         {"sha256": pa.array(shas, pa.string()), "file_seq": pa.array(range(len(shas)), pa.int32())}
     )
     sql.execute(con, "ingest/new_span_keys", tables={"file_batch": order})
-    if not stored:
+    if stored:
+        sql.execute(con, "ingest/drop_stored_copies")
+    if within:
         sql.execute(con, "ingest/drop_repeated_within")
-    else:
-        sql.execute(con, "ingest/drop_repeated_spans" if within else "ingest/drop_stored_copies")
     sql.execute(con, "ingest/drop_new_span_keys")
 
 

@@ -1,7 +1,7 @@
 -- Drop repeated spans, within the new ones
--- ingest/drop_repeated_spans for an insert into an empty table (a first ingest): nothing was
--- stored before, so only the copies repeated within the new spans (ingest/new_span_keys) are
--- removed, keeping the first in file order, then line order.
+-- After ingest/new_span_keys: of a span the new spans hold more than once, remove every copy but
+-- the first in file order, then line order (after ingest/drop_stored_copies when spans were stored
+-- before them; removing a row that one already removed changes nothing).
 delete from spans
 where rowid in (
     select r from new_span_keys

@@ -1,11 +1,12 @@
 -- Drop stored copies
--- After ingest/insert_spans_jsonl and ingest/new_span_keys: of the spans the file just added,
--- remove those an earlier file already stored (an exporter retry, the same export twice under
--- another name): the first copy wins, as in ingest/drop_repeated_spans (the native path needs no
--- more: a file holding a span twice was handed to the Python decoder). Stored spans are looked up
--- only in the traces the new spans belong to, so the cost follows the file, not the size of the
--- database: their row ids come from the trace_id column alone (DuckDB pushes the new trace ids
--- into that scan as a filter), then their span ids are fetched by row id.
+-- After ingest/insert_spans (or insert_spans_jsonl) and ingest/new_span_keys: of the spans just
+-- inserted, remove every copy of a span stored before them (an exporter retry, the same export
+-- twice under another name): the stored copy wins. Copies repeated within the new spans are
+-- ingest/drop_repeated_within's. Stored spans are looked up only in the traces the new spans
+-- belong to, so the cost follows the new data, not the size of the database: their row ids come
+-- from the trace_id column alone (DuckDB pushes the new trace ids into that scan as a filter; a
+-- join on trace and span id together would read both columns of every stored span), then their
+-- span ids are fetched by row id.
 delete from spans
 where rowid in (
     select n.r

@@ -3,8 +3,9 @@
 -- in the stream), as it comes: no join, no blocking operator, so memory stays flat whatever the
 -- stream's size, and nothing here reads the stored spans. A span already stored (same trace and
 -- span id: an exporter retry, the same span in two files) or repeated within the stream is removed
--- right after by ingest/drop_repeated_spans, which keeps the first copy: the stored one, else the
--- first in file order, then line order. Always run the two together, in one transaction.
+-- right after by ingest/drop_stored_copies and drop_repeated_within, which keep the first copy:
+-- the stored one, else the first in file order, then line order. Always run them together, in
+-- one transaction.
 insert into spans
 select
     b.trace_id, b.span_id, b.parent_span_id, b.name, b.kind, b.start_ns, b.end_ns,

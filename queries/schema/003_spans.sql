@@ -2,7 +2,7 @@
 -- Raw OTLP spans with every attribute, so new analyses need no re-ingest. Attribute values are text:
 -- scalars as written (ints in decimal, bools as true/false), arrays and kvlists as JSON.
 -- (trace_id, span_id) is unique; ingest enforces it by looking up the stored spans of the new
--- spans' traces after each insert (ingest/drop_repeated_spans) rather than with an index, because
+-- spans' traces after each insert (ingest/drop_stored_copies, drop_repeated_within) rather than with an index, because
 -- DuckDB's ART index makes bulk inserts slow and memory-hungry.
 create table if not exists spans (
     trace_id varchar not null,
