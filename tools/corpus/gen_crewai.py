@@ -18,8 +18,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 os.environ.update(
@@ -36,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from crewai import LLM, Agent, Crew, Task  # noqa: E402
 from crewai.tools import tool  # noqa: E402
-from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, SYSTEM_PROMPT, MockModel, Weather, scenario_steps  # noqa: E402
 from openinference.instrumentation.crewai import CrewAIInstrumentor  # noqa: E402
 from openinference.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
@@ -51,21 +49,12 @@ CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "frameworks"
 
 
 def run(scenario: str, exporter: InMemorySpanExporter, framework: str, write: bool = True) -> None:
-    executed: list[str] = []
-    lock = threading.Lock()
+    weather = Weather(scenario)
 
     @tool("get_weather")
     def get_weather(city: str) -> str:
         """Return the current weather for a city."""
-        if scenario == "slow_tool":
-            time.sleep(2.0)
-        with lock:
-            executed.append("get_weather")
-        if scenario == "cached_prompt":
-            # A long uncached tool result, so the second call's fresh input outweighs its
-            # cache read: an inclusive and a disjoint input count can then not be confused.
-            return LONG_REPORT.format(city=city)
-        return f"The weather in {city} is sunny, 21 C."
+        return weather(city)
 
     exporter.clear()
     # Streamed tool calls start in the first chunk, as OpenAI streams them.
@@ -96,12 +85,14 @@ def run(scenario: str, exporter: InMemorySpanExporter, framework: str, write: bo
             agent=agent,
         )
         Crew(agents=[agent], tasks=[task], verbose=False).kickoff()
-        record = mock.record(framework=framework, scenario=scenario, tools_executed=len(executed))
+        record = mock.record(
+            framework=framework, scenario=scenario, tools_executed=weather.executed
+        )
     if not write:
         return
     write_otlp_json(exporter.get_finished_spans(), CORPUS / framework / f"{scenario}.otlp.json")
     write_truth(record, CORPUS / framework / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def main() -> None:

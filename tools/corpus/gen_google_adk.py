@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import threading
-import time
 from pathlib import Path
 
 # Offline: LiteLLM would download its model price map at import; ADK exports to Google Cloud
@@ -36,7 +34,7 @@ if LEGACY:
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, SYSTEM_PROMPT, MockModel, Weather, scenario_steps  # noqa: E402
 from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -83,8 +81,7 @@ async def _run_agent(agent: LlmAgent, streaming: bool) -> None:
 
 
 def run(scenario: str, keep: bool = True) -> None:
-    executed: list[str] = []
-    lock = threading.Lock()
+    weather = Weather(scenario)
 
     def get_weather(city: str) -> str:
         """Return the current weather for a city.
@@ -92,15 +89,7 @@ def run(scenario: str, keep: bool = True) -> None:
         Args:
             city: The city to look up.
         """
-        if scenario == "slow_tool":
-            time.sleep(2.0)
-        with lock:
-            executed.append("get_weather")
-        if scenario == "cached_prompt":
-            # A long uncached tool result, so the second call's fresh input outweighs its
-            # cache read: an inclusive and a disjoint input count can then not be confused.
-            return LONG_REPORT.format(city=city)
-        return f"The weather in {city} is sunny, 21 C."
+        return weather(city)
 
     EXPORTER.clear()
     with MockModel(scenario_steps(scenario)) as mock:
@@ -114,12 +103,14 @@ def run(scenario: str, keep: bool = True) -> None:
             tools=[get_weather],
         )
         asyncio.run(_run_agent(agent, streaming=scenario == "streaming"))
-        record = mock.record(framework=FRAMEWORK, scenario=scenario, tools_executed=len(executed))
+        record = mock.record(
+            framework=FRAMEWORK, scenario=scenario, tools_executed=weather.executed
+        )
     if not keep:
         return
     write_otlp_json(EXPORTER.get_finished_spans(), OUT / f"{scenario}.otlp.json")
     write_truth(record, OUT / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def main() -> None:

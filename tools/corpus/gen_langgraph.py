@@ -8,8 +8,6 @@ Run with the corpus venv (see requirements-langgraph.txt), not the project's:
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -17,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from langchain_core.tools import tool  # noqa: E402
 from langchain_openai import ChatOpenAI  # noqa: E402
 from langgraph.prebuilt import create_react_agent  # noqa: E402
-from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, SYSTEM_PROMPT, MockModel, Weather, scenario_steps  # noqa: E402
 from openinference.instrumentation.langchain import LangChainInstrumentor  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -32,21 +30,12 @@ FRAMEWORK = "langgraph"
 
 
 def run(scenario: str, exporter: InMemorySpanExporter) -> None:
-    executed: list[str] = []
-    lock = threading.Lock()
+    weather = Weather(scenario)
 
     @tool
     def get_weather(city: str) -> str:
         """Return the current weather for a city."""
-        if scenario == "slow_tool":
-            time.sleep(2.0)
-        with lock:
-            executed.append("get_weather")
-        if scenario == "cached_prompt":
-            # A long uncached tool result, so the second call's fresh input outweighs its
-            # cache read: an inclusive and a disjoint input count can then not be confused.
-            return LONG_REPORT.format(city=city)
-        return f"The weather in {city} is sunny, 21 C."
+        return weather(city)
 
     exporter.clear()
     with MockModel(scenario_steps(scenario)) as mock:
@@ -65,10 +54,12 @@ def run(scenario: str, exporter: InMemorySpanExporter) -> None:
             {"messages": [("user", "What is the weather? Use the tool for each city asked.")]},
             {"recursion_limit": 40},
         )
-        record = mock.record(framework=FRAMEWORK, scenario=scenario, tools_executed=len(executed))
+        record = mock.record(
+            framework=FRAMEWORK, scenario=scenario, tools_executed=weather.executed
+        )
     write_otlp_json(exporter.get_finished_spans(), OUT / f"{scenario}.otlp.json")
     write_truth(record, OUT / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def main() -> None:

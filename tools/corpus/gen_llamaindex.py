@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from llama_index.core.agent.workflow import FunctionAgent  # noqa: E402
 from llama_index.llms.openai import OpenAI  # noqa: E402
-from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, SYSTEM_PROMPT, MockModel, Weather, scenario_steps  # noqa: E402
 from openinference.instrumentation.llama_index import LlamaIndexInstrumentor  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -32,20 +31,13 @@ FRAMEWORK = "llamaindex"
 
 
 def run(scenario: str, exporter: InMemorySpanExporter, write: bool = True) -> None:
-    executed: list[str] = []
-    lock = threading.Lock()
+    weather = Weather(scenario)
 
     async def get_weather(city: str) -> str:
         """Return the current weather for a city."""
         if scenario == "slow_tool":
             await asyncio.sleep(2.0)
-        with lock:
-            executed.append("get_weather")
-        if scenario == "cached_prompt":
-            # A long uncached tool result, so the second call's fresh input outweighs its
-            # cache read: an inclusive and a disjoint input count can then not be confused.
-            return LONG_REPORT.format(city=city)
-        return f"The weather in {city} is sunny, 21 C."
+        return weather.answer(city)
 
     exporter.clear()
     streaming = scenario == "streaming"
@@ -74,12 +66,14 @@ def run(scenario: str, exporter: InMemorySpanExporter, write: bool = True) -> No
             )
 
         asyncio.run(go())
-        record = mock.record(framework=FRAMEWORK, scenario=scenario, tools_executed=len(executed))
+        record = mock.record(
+            framework=FRAMEWORK, scenario=scenario, tools_executed=weather.executed
+        )
     if not write:
         return
     write_otlp_json(exporter.get_finished_spans(), OUT / f"{scenario}.otlp.json")
     write_truth(record, OUT / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def main() -> None:

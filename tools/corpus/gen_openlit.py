@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextvars
 import json
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import anthropic  # noqa: E402
 import openai  # noqa: E402
 import openlit  # noqa: E402
-from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, SYSTEM_PROMPT, MockModel, Weather, scenario_steps  # noqa: E402
 from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -51,17 +50,10 @@ TOOLS = [
 
 
 def run(sdk: str, scenario: str, exporter: InMemorySpanExporter, tracer: trace.Tracer) -> None:
-    executed: list[str] = []
+    weather = Weather(scenario)
 
     def get_weather(city: str) -> str:
-        if scenario == "slow_tool":
-            time.sleep(2.0)
-        executed.append("get_weather")  # list.append is atomic: safe from the tool threads
-        if scenario == "cached_prompt":
-            # A long uncached tool result, so the second call's fresh input outweighs its
-            # cache read: an inclusive and a disjoint input count can then not be confused.
-            return LONG_REPORT.format(city=city)
-        return f"The weather in {city} is sunny, 21 C."
+        return weather(city)
 
     def execute(call_id: str, name: str, arguments: dict[str, Any]) -> str:
         with tracer.start_as_current_span(f"execute_tool {name}") as span:
@@ -89,11 +81,13 @@ def run(sdk: str, scenario: str, exporter: InMemorySpanExporter, tracer: trace.T
                 _anthropic_loop(mock.base_url, model, system, question, execute_all)
             else:
                 _openai_loop(mock.base_url, model, system, question, execute_all, scenario)
-        record = mock.record(framework=framework, scenario=scenario, tools_executed=len(executed))
+        record = mock.record(
+            framework=framework, scenario=scenario, tools_executed=weather.executed
+        )
     out = FRAMEWORKS / framework
     write_otlp_json(exporter.get_finished_spans(), out / f"{scenario}.otlp.json")
     write_truth(record, out / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def _openai_loop(

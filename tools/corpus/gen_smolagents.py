@@ -8,13 +8,11 @@ Run with the corpus venv (see requirements-smolagents.txt), not the project's:
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mock_model import SCENARIOS, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, MockModel, Weather, scenario_steps  # noqa: E402
 from openinference.instrumentation.smolagents import SmolagentsInstrumentor  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -30,8 +28,7 @@ FRAMEWORK = "smolagents"
 
 
 def run(scenario: str, exporter: InMemorySpanExporter) -> None:
-    executed: list[str] = []
-    lock = threading.Lock()
+    weather = Weather(scenario)
 
     @tool
     def get_weather(city: str) -> str:
@@ -40,11 +37,7 @@ def run(scenario: str, exporter: InMemorySpanExporter) -> None:
         Args:
             city: The city to look up.
         """
-        if scenario == "slow_tool":
-            time.sleep(2.0)
-        with lock:
-            executed.append("get_weather")
-        return f"The weather in {city} is sunny, 21 C."
+        return weather(city)
 
     exporter.clear()
     # ToolCallingAgent answers by calling its built-in final_answer tool.
@@ -62,12 +55,12 @@ def run(scenario: str, exporter: InMemorySpanExporter) -> None:
         record = mock.record(
             framework=FRAMEWORK,
             scenario=scenario,
-            tools_executed=len(executed) + finals,
+            tools_executed=weather.executed + finals,
             final_answer_tool_calls=finals,
         )
     write_otlp_json(exporter.get_finished_spans(), OUT / f"{scenario}.otlp.json")
     write_truth(record, OUT / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def main() -> None:

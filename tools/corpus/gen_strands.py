@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
 from pathlib import Path
 
 # Strands' tracer reads this once, when the first agent is made; the default (legacy) GenAI
@@ -20,7 +18,7 @@ os.environ["OTEL_SERVICE_NAME"] = "corpus-strands"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mock_model import LONG_REPORT, SCENARIOS, SYSTEM_PROMPT, MockModel, scenario_steps  # noqa: E402
+from mock_model import SCENARIOS, SYSTEM_PROMPT, MockModel, Weather, scenario_steps  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
@@ -36,8 +34,7 @@ FRAMEWORK = "strands"
 
 
 def run(scenario: str, exporter: InMemorySpanExporter, keep: bool = True) -> None:
-    executed: list[str] = []
-    lock = threading.Lock()
+    weather = Weather(scenario)
 
     @tool  # type: ignore[untyped-decorator]  # strands is not in the project venv
     def get_weather(city: str) -> str:
@@ -46,15 +43,7 @@ def run(scenario: str, exporter: InMemorySpanExporter, keep: bool = True) -> Non
         Args:
             city: The city to look up.
         """
-        if scenario == "slow_tool":
-            time.sleep(2.0)
-        with lock:
-            executed.append("get_weather")
-        if scenario == "cached_prompt":
-            # A long uncached tool result, so the second call's fresh input outweighs its
-            # cache read: an inclusive and a disjoint input count can then not be confused.
-            return LONG_REPORT.format(city=city)
-        return f"The weather in {city} is sunny, 21 C."
+        return weather(city)
 
     exporter.clear()
     with MockModel(scenario_steps(scenario)) as mock:
@@ -72,12 +61,14 @@ def run(scenario: str, exporter: InMemorySpanExporter, keep: bool = True) -> Non
             name="weather_agent",
         )
         agent("What is the weather? Use the tool for each city asked.")
-        record = mock.record(framework=FRAMEWORK, scenario=scenario, tools_executed=len(executed))
+        record = mock.record(
+            framework=FRAMEWORK, scenario=scenario, tools_executed=weather.executed
+        )
     if not keep:
         return
     write_otlp_json(exporter.get_finished_spans(), OUT / f"{scenario}.otlp.json")
     write_truth(record, OUT / f"{scenario}.truth.json")
-    print(scenario, record["model_calls"], "calls", len(executed), "tools", file=sys.stderr)
+    print(scenario, record["model_calls"], "calls", weather.executed, "tools", file=sys.stderr)
 
 
 def main() -> None:

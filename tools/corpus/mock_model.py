@@ -41,6 +41,32 @@ SYSTEM_PROMPT_TOKENS = len(SYSTEM_PROMPT) // 4
 LONG_REPORT = "Hourly report for {city}: sunny, 21 C, light wind from the west. " * 200
 
 
+class Weather:
+    """The corpus's one tool (`get_weather`) as every generator's agent runs it, wrapped in each
+    framework's own tool declaration: slow in `slow_tool`, a long uncached result in
+    `cached_prompt` (the second call's fresh input then outweighs its cache read, so an inclusive
+    and a disjoint input count cannot be confused). `executed` counts the runs, from any thread:
+    the truth's `tools_executed`."""
+
+    def __init__(self, scenario: str) -> None:
+        self.scenario = scenario
+        self.executed = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, city: str) -> str:
+        if self.scenario == "slow_tool":
+            time.sleep(2.0)
+        return self.answer(city)
+
+    def answer(self, city: str) -> str:
+        """The tool's work without the slow scenario's wait (an async tool awaits its own)."""
+        with self._lock:
+            self.executed += 1
+        if self.scenario == "cached_prompt":
+            return LONG_REPORT.format(city=city)
+        return f"The weather in {city} is sunny, 21 C."
+
+
 def scenario_steps(name: str, final_tool: str | None = None) -> list[Step]:
     """The scripted answers for a scenario. `final_tool` turns the final answer into a call of
     that tool (smolagents' ToolCallingAgent answers through a `final_answer` tool)."""
