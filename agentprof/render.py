@@ -107,7 +107,8 @@ def format_value(column: str, value: Any) -> str:
     return str(value)
 
 
-_UNITS = {"tokens": "tokens", "usd": "$", "ms": "ms", "ratio": "%"}
+# Durations render as text ("4 min 31 s"), so a duration column says "time", not its unit.
+_UNITS = {"tokens": "tokens", "usd": "$", "ms": "time", "ratio": "%"}
 
 
 def _header(column: str) -> str:
@@ -306,21 +307,15 @@ def run_view(run: dict[str, Any], width: int, *, all_ticks: bool = False) -> lis
     )
     lines.append(Text(f"run {run['run_id']}", style="bold", overflow="fold"))
     for text in (
-        f"agent {run['agent'] or DASH} · source {run['source']} · started {run['started_at']}",
-        f"{run['ticks']} ticks · {run['tool_calls']} tool calls · cost "
+        f"agent {run['agent'] or DASH} · source {run['source']} · started {format_value('started_at', run['started_at'])}",
+        f"{plural(run['ticks'], 'tick')} · {plural(run['tool_calls'], 'tool call')} · cost "
         f"{format_value('cost_usd', run['cost_usd'])}"
         + (f" · latency band {run['latency_band']}" if run.get("latency_band") else ""),
         f"cache hit {format_value('cache_hit_ratio', run['cache_hit_ratio'])} · cache reads per "
         f"write {format_value('cache_read_write_ratio', run['cache_read_write_ratio'])}"
         f" (break-even {format_value('cache_break_even_ratio', run['cache_break_even_ratio'])})",
         f"wall-clock {format_value('wall_ms', run['wall_ms'])} = {split}",
-        f"bottleneck: {run['bottleneck']}"
-        + (
-            f" (saving {format_value('saving_usd', run['saving_usd'])},"
-            f" {format_value('saving_ms', run['saving_ms'])})"
-            if run["bottleneck"] != "healthy"
-            else ""
-        ),
+        f"bottleneck: {run['bottleneck']}" + _bottleneck_saving(run),
     ):
         lines.append(Text(text, overflow="fold"))
     ticks, calls = run.get("tick_ledger", []), run.get("tool_timeline", [])
@@ -502,6 +497,18 @@ def _tool_summary(calls: list[dict[str, Any]], wall_ms: float, width: int) -> li
     return out
 
 
+def _bottleneck_saving(run: dict[str, Any]) -> str:
+    """` (saving $3.55)`, ` (saving $0.12 and 8.4 s)`, ` (saving not estimated)`."""
+    if run["bottleneck"] == "healthy":
+        return ""
+    parts = [
+        format_value(column, run[column])
+        for column in ("saving_usd", "saving_ms")
+        if run[column] is not None
+    ]
+    return f" (saving {' and '.join(parts) if parts else 'not estimated'})"
+
+
 def _tick_bars(ticks: list[dict[str, Any]], width: int) -> list[Text]:
     legend = "  ".join(f"{glyph} {label}" for _, glyph, label in TOKEN_GLYPHS)
     out = [Text("per-tick tokens (the replay tax) and cost", style="bold"), Text(legend)]
@@ -528,10 +535,12 @@ def _tool_timeline(calls: list[dict[str, Any]], wall_ms: float, width: int) -> l
     if not calls:
         return [*out, Text("  no tool calls")]
     name_w = min(max(len(c["tool_name"] or "?") for c in calls), 24)
-    tail = " {:>9}"
+    durations = [format_value("d_ms", c["duration_ms"] or 0.0) for c in calls]
+    # As wide as the longest duration ("12 min 55 s"), so no line passes `width`.
+    tail = " {:>%d}" % max(len(d) for d in durations)
     bar_w = max(width - name_w - 6 - len(tail.format("")), 8)
     span = max(wall_ms, max((c["offset_ms"] or 0) + (c["duration_ms"] or 0) for c in calls), 1.0)
-    for c in calls:
+    for c, dur_text in zip(calls, durations, strict=True):
         start, dur = c["offset_ms"] or 0.0, c["duration_ms"] or 0.0
         overlaps = c["overlapped"]
         left = min(int(start / span * bar_w), bar_w - 1)
@@ -541,7 +550,7 @@ def _tool_timeline(calls: list[dict[str, Any]], wall_ms: float, width: int) -> l
         mark = "|" if overlaps else " "
         out.append(
             Text(
-                f"{c['tick'] or '?':>3} {name} {mark}{bar}" + tail.format(format_value("d_ms", dur))
+                f"{c['tick'] or '?':>3} {name} {mark}{bar}" + tail.format(dur_text)
             )
         )
     return out

@@ -27,12 +27,13 @@ def duration(ms: float) -> str:
         return f"{sign}{v:.0f} ms"
     if v < 10_000:
         return f"{sign}{v / 1000:.1f} s"
-    seconds = round(v / 1000)
+    # Halves round up, as DuckDB's round() does in the diagnosis text (queries/diagnose/macros.sql).
+    seconds = math.floor(v / 1000 + 0.5)
     if seconds < 60:
         return f"{sign}{seconds} s"
     if seconds < 3600:
         return f"{sign}{seconds // 60} min {seconds % 60} s"
-    minutes = round(v / 60_000)
+    minutes = math.floor(v / 60_000 + 0.5)
     return f"{sign}{minutes // 60} h {minutes % 60} min"
 
 

@@ -46,6 +46,26 @@ def test_durations_read_as_people_say_them(ms: float, text: str) -> None:
     assert duration(ms) == text
 
 
+# Edges of each unit, values whose minutes round up (157 s was "3 min 37 s" in the diagnosis
+# text), a seconds field that rounds to 60, negative values.
+DURATION_EDGES = [0, 999.4, 1000, 9_949, 9_999, 10_000, 59_499, 59_500, 60_000, 119_600, 157_000,
+                  3_599_499, 3_599_500, 3_629_999, 5_370_000, 18_068_800, -157_000, -850]  # fmt: skip
+
+
+def test_diagnosis_text_gives_durations_as_the_terminal_and_report_do(tmp_path: Path) -> None:
+    """The duration macro of the evidence sentences (queries/diagnose/macros.sql) and
+    units.duration (tables, report) say the same thing for the same number."""
+    import duckdb
+
+    from agentprof import sql
+
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    sql.execute(con, "diagnose/macros")
+    got = [con.execute("select dur_text(?::double)", [ms]).fetchone()[0] for ms in DURATION_EDGES]
+    assert got == [duration(ms) for ms in DURATION_EDGES]
+    assert duration(157_000) == "2 min 37 s" and duration(119_600) == "2 min 0 s"
+
+
 def test_plurals() -> None:
     assert (plural(1, "run"), plural(2, "run"), plural(1_000, "tick")) == (
         "1 run",

@@ -19,14 +19,21 @@ create or replace temp macro saving_share(usd, ms, cost, wall) as greatest(
 -- Tools that run arbitrary commands: a failure is the command's answer, not a failed call.
 create or replace temp macro tool_runs_commands(name) as regexp_matches(lower(coalesce(name, '')),
     '^(bash|shell|local_shell|exec_command|write_stdin|run_command|execute_command|terminal)$');
--- A duration as a person reads it: 850 ms, 4.2 s, 12 min 5 s, 1 h 23 min.
+-- A duration as a person reads it: 850 ms, 4.2 s, 12 min 5 s, 1 h 23 min; the same text as
+-- agentprof/units.py duration(). Minutes and hours come from the rounded whole seconds (or
+-- minutes), so 119.6 s reads 2 min 0 s, not 1 min 60 s; DuckDB's `//` on a double is a plain
+-- division, hence the integer casts first.
+create or replace temp macro dur_secs(ms) as round(abs(ms) / 1000)::bigint;
 create or replace temp macro dur_text(ms) as case
     when ms is null then 'an unknown time'
     when abs(ms) < 1000 then format('{:.0f} ms', ms)
     when abs(ms) < 10000 then format('{:.1f} s', ms / 1000)
-    when abs(ms) < 60000 then format('{:.0f} s', ms / 1000)
-    when abs(ms) < 3600000 then format('{} min {} s', (ms // 60000)::bigint, round((ms % 60000) / 1000)::bigint)
-    else format('{} h {} min', (ms // 3600000)::bigint, round((ms % 3600000) / 60000)::bigint)
+    else (case when ms < 0 then '-' else '' end) || case
+        when dur_secs(ms) < 60 then format('{} s', dur_secs(ms))
+        when dur_secs(ms) < 3600 then format('{} min {} s', dur_secs(ms) // 60, dur_secs(ms) % 60)
+        else format('{} h {} min', round(abs(ms) / 60000)::bigint // 60,
+                    round(abs(ms) / 60000)::bigint % 60)
+    end
 end;
 create or replace temp macro ms_text(x) as dur_text(x);
 -- The first n items of a list as text, then "and N more" (full lists stay in --json).
