@@ -89,11 +89,17 @@ select
     coalesce(b.session_id, b.trace_id) as session_id,
     ns_to_ts(b.start_ns) as started_at,
     ns_to_ts(b.end_ns) as ended_at,
-    (b.end_ns - b.start_ns - coalesce(sr.user_wait_ns, 0)) / 1e6 as wall_ms,
-    coalesce(u.model_ns, 0) / 1e6 as model_ms,
-    (coalesce(u.covered_ns, 0) - coalesce(u.model_ns, 0)) / 1e6 as tool_ms,
-    coalesce(sr.tool_serial_ns, 0) / 1e6 as tool_serial_ms,
-    greatest((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0) - coalesce(sr.user_wait_ns, 0), 0) / 1e6 as harness_ms,
+    -- A run of instants only (SWE-agent's totals stamped at the file's time, a usage report's
+    -- daily row) has no timing at all: its times are NULL ("not reported"), not 0 ms.
+    case when b.end_ns > b.start_ns then
+        (b.end_ns - b.start_ns - coalesce(sr.user_wait_ns, 0)) / 1e6 end as wall_ms,
+    case when b.end_ns > b.start_ns then coalesce(u.model_ns, 0) / 1e6 end as model_ms,
+    case when b.end_ns > b.start_ns then
+        (coalesce(u.covered_ns, 0) - coalesce(u.model_ns, 0)) / 1e6 end as tool_ms,
+    case when b.end_ns > b.start_ns then coalesce(sr.tool_serial_ns, 0) / 1e6 end as tool_serial_ms,
+    case when b.end_ns > b.start_ns then
+        greatest((b.end_ns - b.start_ns) - coalesce(u.covered_ns, 0) - coalesce(sr.user_wait_ns, 0), 0) / 1e6
+    end as harness_ms,
     r.status,
     coalesce(sr.user_wait_ns, 0) / 1e6 as user_wait_ms,
     b.project
