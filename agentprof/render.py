@@ -307,7 +307,8 @@ def run_view(run: dict[str, Any], width: int, *, all_ticks: bool = False) -> lis
     )
     lines.append(Text(f"run {run['run_id']}", style="bold", overflow="fold"))
     for text in (
-        f"agent {run['agent'] or DASH} · source {run['source']} · started {format_value('started_at', run['started_at'])}",
+        f"agent {run['agent'] or DASH} · source {run['source']} · started "
+        f"{format_value('started_at', run['started_at'])}",
         f"{plural(run['ticks'], 'tick')} · {plural(run['tool_calls'], 'tool call')} · cost "
         f"{format_value('cost_usd', run['cost_usd'])}"
         + (f" · latency band {run['latency_band']}" if run.get("latency_band") else ""),
@@ -537,7 +538,7 @@ def _tool_timeline(calls: list[dict[str, Any]], wall_ms: float, width: int) -> l
     name_w = min(max(len(c["tool_name"] or "?") for c in calls), 24)
     durations = [format_value("d_ms", c["duration_ms"] or 0.0) for c in calls]
     # As wide as the longest duration ("12 min 55 s"), so no line passes `width`.
-    tail = " {:>%d}" % max(len(d) for d in durations)
+    tail = " {:>" + str(max(len(d) for d in durations)) + "}"
     bar_w = max(width - name_w - 6 - len(tail.format("")), 8)
     span = max(wall_ms, max((c["offset_ms"] or 0) + (c["duration_ms"] or 0) for c in calls), 1.0)
     for c, dur_text in zip(calls, durations, strict=True):
@@ -548,11 +549,7 @@ def _tool_timeline(calls: list[dict[str, Any]], wall_ms: float, width: int) -> l
         bar = (" " * left + "=" * length)[:bar_w].ljust(bar_w)
         name = (c["tool_name"] or "?")[:name_w].ljust(name_w)
         mark = "|" if overlaps else " "
-        out.append(
-            Text(
-                f"{c['tick'] or '?':>3} {name} {mark}{bar}" + tail.format(dur_text)
-            )
-        )
+        out.append(Text(f"{c['tick'] or '?':>3} {name} {mark}{bar}" + tail.format(dur_text)))
     return out
 
 

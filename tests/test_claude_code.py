@@ -3,6 +3,7 @@ timing, incremental re-ingest of a growing file. Numbers: fixtures/claude_code/R
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -70,6 +71,10 @@ def test_usage_only_lines_without_a_type_are_read_as_ccusage_reads_them(db: Path
     assert t["ticks"] == 5
     # no prompts, no tool results: each record is a turn, and no turn spans the days between
     assert [r["wall_ms"] for r in runs_json(db)] == [None] * 5  # instants: no timing
+    # nor do the models' latencies count them as 0 ms calls
+    ran = run_cli("report", "--db", db, "--json")
+    models = json.loads(ran.stdout)["cost_by_model"]
+    assert len(models) == 3 and all(m["latency_p50_ms"] is None for m in models)
 
 
 def test_spotter_subagents_are_child_runs(db: Path) -> None:

@@ -48,8 +48,9 @@ def test_durations_read_as_people_say_them(ms: float, text: str) -> None:
 
 # Edges of each unit, values whose minutes round up (157 s was "3 min 37 s" in the diagnosis
 # text), a seconds field that rounds to 60, negative values.
-DURATION_EDGES = [0, 999.4, 1000, 9_949, 9_999, 10_000, 59_499, 59_500, 60_000, 119_600, 157_000,
-                  3_599_499, 3_599_500, 3_629_999, 5_370_000, 18_068_800, -157_000, -850]  # fmt: skip
+DURATION_EDGES = [0, 999.4, 1000, 9_949, 9_999, 10_000, 59_499, 59_500, 60_000, 119_600,
+                  157_000, 3_599_499, 3_599_500, 3_629_999, 5_370_000, 18_068_800, -157_000,
+                  -850]  # fmt: skip
 
 
 def test_diagnosis_text_gives_durations_as_the_terminal_and_report_do(tmp_path: Path) -> None:
