@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentprof.sources import otel_logs
-from tests.conftest import FIXTURES, ingest_json, run_cli, runs_json, ticks_json
+from tests.conftest import FIXTURES, REALDATA, ingest_json, run_cli, runs_json, ticks_json
 
 SESSION = "11111111-2222-3333-4444-555555555555"
 TURN = "u1"  # the transcript's turn (its prompt line's uuid)
@@ -393,3 +393,19 @@ def test_only_usage_events_become_spans() -> None:
         _event("api_request", **{"session.id": "s", "input_tokens": "1", "output_tokens": "2"})
     )
     assert row is not None and row[0] == "s" and row[3] == "claude_code.llm_request"
+
+
+def test_model_calls_logged_without_a_duration_are_no_untraced_gap(tmp_path: Path) -> None:
+    """The Claude Code OTel sample in realdata logs api_request events without `duration_ms`:
+    each model call is an instant, so nearly all of the session's wall-clock is covered by no
+    span. That gap holds model time nobody logged; naming it `untraced_gap` would send the user
+    off to trace their harness."""
+    db = tmp_path / "events.duckdb"
+    ingest_json(db, REALDATA / "public" / "claude-code-otel" / "otel-events.sample.jsonl")
+    (run,) = [r for r in runs_json(db) if r["run_id"].startswith("11111111-1111")]
+    assert run["harness_ms"] >= 0.9 * run["wall_ms"]  # the gap is there
+    ticks = ticks_json(db, run["run_id"])
+    assert ticks and all(t["latency_ms"] == 0 for t in ticks)  # because no call has a duration
+    doc = json.loads(run_cli("diagnose", run["run_id"], "--db", db, "--json").stdout)
+    kinds = {f["kind"] for r in doc["runs"] for f in r["findings"]}
+    assert not kinds & {"untraced_gap", "harness_overhead"}, kinds

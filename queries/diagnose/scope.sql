@@ -2,6 +2,9 @@
 -- The runs to diagnose ($run_id, or the $since/$until/$source/$agent filters of `runs`), with the
 -- numbers every rule reads: wall-clock split, token cost, and the tick count of comparable runs
 -- (same source and agent) so "too many ticks" can be judged against what similar runs needed.
+-- untimed_ticks counts model calls whose source gave one time and no duration (Claude Code's
+-- api_request events without duration_ms, usage-only lines): their time is in the "covered by
+-- no span" share, so the gap rules stay silent on such runs.
 -- Comparable runs are counted over the whole database, not only the scope, so one run diagnosed
 -- alone gets the same verdict as in the fleet view.
 -- chunk numbers the runs in groups of $chunk_runs (by run id): the rules run one chunk at a time
@@ -10,7 +13,9 @@
 -- whole scope (comparable runs, diagnose/batching_windows).
 create or replace temp table diag_scope as
 with tick_counts as (
-    select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks
+    select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks,
+        -- model calls logged with one time (no duration): their time is in no interval
+        count(*) filter (where end_ns <= start_ns) as untimed_ticks
     from ticks group by run_id
 ),
 fleet as (
@@ -40,6 +45,7 @@ select
     s.harness_ms,
     s.status,
     coalesce(t.ticks, 0) as ticks,
+    coalesce(t.untimed_ticks, 0) as untimed_ticks,
     t.cost_usd,
     coalesce(c.comparable_runs, 0) as comparable_runs,
     c.comparable_median_ticks,

@@ -40,5 +40,6 @@ select
 from diag_runs r
 left join gaps g using (run_id)
 where r.wall_ms > 0
+  and r.untimed_ticks = 0  -- as untraced_gap: a model call without a duration is no gap
   and r.harness_ms >= $harness_share * r.wall_ms
   and r.harness_ms >= $harness_min_ms

@@ -2,7 +2,8 @@
 -- Signature: at least $untraced_share (0.5) of the run's wall-clock (and at least $harness_min_ms)
 -- is covered by no model or tool span (runs.harness_ms: untraced tools, scheduling, retries,
 -- queueing). The harness_overhead finding gives the longest gap.
--- Saving: not estimated: what fills the gap is not in the trace.
+-- Saving: not estimated: what fills the gap is not in the trace. Silent when some model call of the
+-- run has no duration (diag_runs.untimed_ticks): the gap then holds model time nobody logged.
 insert into diag_findings
 select
     r.run_id,
@@ -17,5 +18,6 @@ select
     []
 from diag_runs r
 where r.wall_ms > 0
+  and r.untimed_ticks = 0
   and r.harness_ms >= $untraced_share * r.wall_ms
   and r.harness_ms >= $harness_min_ms
