@@ -10,12 +10,21 @@ folders when ccusage is installed. On the synthetic folder it also times the rep
 
     .venv/bin/python bench/bench_agent_logs.py [--lines 1000000] [--data bench/data/agentlogs]
         [--ccusage PATH] [--no-real] [--check]
+    .venv/bin/python bench/bench_agent_logs.py --first-only [--repeat 3] [--against CHECKOUT]
 
 Each figure is a fresh process, start-up included: wall time, CPU (user+sys) and peak RSS from
 os.wait4 on that child. `--check` also ingests the final folder into a fresh database and
 compares run, tick and token totals with the incrementally grown one. The synthetic folder is
 kept in --data (git ignores bench/data) and made again when its line count differs; the
 transcript the bench cuts short is restored at the end.
+
+`--first-only` times only the first ingest of the synthetic folder (into a fresh database) and
+ccusage on it, `--repeat` times in alternation, and prints the CPU ratio of each pair and their
+medians; `--against CHECKOUT` also times the same ingest run from another checkout of agentprof
+(e.g. one with a change backed out), in the same alternation, so a before/after comparison on a
+busy machine sees the same load. `--breakdown` runs one first ingest in this process with CPU
+timers around its steps (decode, store, derivation, hashing, ...) and prints where the
+CPU-seconds went.
 
 Prints figures only; nothing is asserted. ccusage: `npm install ccusage@20.0.24
 @ccusage/ccusage-linux-x64@20.0.24` in /tmp."""
@@ -27,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,11 +120,11 @@ class Figure:
     out: str
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> Figure:
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Figure:
     """A fresh child: wall time, its CPU (user+sys) and its peak RSS (os.wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -125,9 +135,10 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Figure:
         return Figure(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.read().decode())
 
 
-def ingest(paths: list[Path], db: Path) -> tuple[Figure, dict[str, Any]]:
+def ingest(paths: list[Path], db: Path, checkout: Path = ROOT) -> tuple[Figure, dict[str, Any]]:
+    """`agentprof ingest` run from `checkout` (its package and queries; this venv's libraries)."""
     cmd = [sys.executable, "-m", "agentprof", "ingest", "--db", str(db), "--json"]
-    fig = measure([*cmd, *map(str, paths)])
+    fig = measure([*cmd, *map(str, paths)], cwd=checkout)
     # (DuckDB's progress bar on stdout, where a build does not turn it off, comes first)
     return fig, json.loads(fig.out[fig.out.index("{") :])
 
@@ -206,6 +217,134 @@ def row(label: str, fig: Figure, extra: str = "") -> None:
     print(f"  {label:<34} {fig.wall:7.2f} s wall {fig.cpu:7.2f} CPU-s {fig.rss_mb:6.0f} MB {extra}")
 
 
+def breakdown(synth: Path) -> None:
+    """One first ingest of `synth` in this process, with CPU timers (process CPU: DuckDB's threads
+    count to the step that runs them) around its steps, and a parse-only pass of every line for
+    comparison. Steps nest: `decode` holds the reader, Arrow, range check and state figures."""
+    import contextlib
+    import functools
+    from collections import defaultdict
+    from collections.abc import Iterator
+
+    import orjson
+
+    from agentprof import ingest as ing
+    from agentprof import sql, store
+    from agentprof.sources import agentlog, claude_code, otlp, validate
+
+    spent: dict[str, float] = defaultdict(float)
+    started = time.process_time()
+
+    def timed(owner: Any, name: str, label: str, by_query: bool = False) -> None:
+        inner = getattr(owner, name, None)
+        if inner is None:
+            print(f"  (no {name} to time: skipped)")
+            return
+
+        @functools.wraps(inner)
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t = time.process_time()
+            try:
+                return inner(*a, **k)
+            finally:
+                spent[f"{label} {a[1]}" if by_query else label] += time.process_time() - t
+
+        setattr(owner, name, wrapper)
+
+    def timed_iter(owner: Any, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*a: Any, **k: Any) -> Iterator[Any]:
+            items = inner(*a, **k)
+            while True:
+                t = time.process_time()
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+                finally:
+                    spent[label] += time.process_time() - t
+                yield item
+
+        setattr(owner, name, wrapper)
+
+    @contextlib.contextmanager
+    def transaction(con: Any, *, begin: bool = True) -> Iterator[None]:
+        if begin:
+            con.begin()
+        try:
+            yield
+            t = time.process_time()
+            con.commit()
+            spent["store: commit"] += time.process_time() - t
+        except BaseException:
+            ing._rollback_if_open(con)
+            raise
+
+    timed(ing, "file_sha256", "hash (sha256 of each file)")
+    timed_iter(ing, "read_spans", "decode (read, parse, reader, Arrow, check, state)")
+    timed_iter(claude_code._Reader, "rows", "  decode: span rows from the reader")
+    timed(otlp, "_span_table", "  decode: Arrow tables")
+    timed(validate, "keep_valid", "  decode: range check")
+    timed(agentlog, "dump_state", "  decode: reader state (pickle+zstd)")
+    timed(ing, "_store_group", "store (group transactions)")
+    timed(sql, "_bind", "  sql", by_query=True)
+    ing.transaction = transaction
+    timed(ing, "derive_pending", "derive (runs, ticks, tool calls, prices)")
+    timed(ing, "_resolve_prices", "  derive: price lookups")
+    with tempfile.TemporaryDirectory() as tmp:
+        con = store.connect(Path(tmp) / "b.duckdb")
+        try:
+            t = time.process_time()
+            summary = ing.ingest(con, ing.expand_paths([str(synth)]))
+            total = time.process_time() - t
+        finally:
+            con.close()
+    whole = time.process_time() - started
+    print(f"first ingest in-process: {total:.2f} CPU-s ({summary.spans:,} spans, "
+          f"{summary.ticks:,} ticks); with connect/close {whole:.2f}; imports and start-up not "
+          "counted (a fresh `agentprof ingest` adds ~0.4)")  # fmt: skip
+    for label, cpu in sorted(spent.items(), key=lambda kv: -kv[1]):
+        if cpu >= 0.01:
+            print(f"  {cpu:7.2f}  {label}")
+    t = time.process_time()
+    lines = 0
+    for path in sorted(synth.rglob("*.jsonl")):
+        with open(path, "rb") as f:
+            for raw in f:
+                lines += 1
+                orjson.loads(raw)
+    print(f"  parse-only pass (read + orjson.loads of {lines:,} lines): "
+          f"{time.process_time() - t:.2f} CPU-s")  # fmt: skip
+
+
+def first_only(synth: Path, work: Path, args: argparse.Namespace, has_ccusage: bool) -> None:
+    """First ingests (fresh database each) and ccusage, alternating; the median CPU ratio."""
+    contenders = [("agentprof ingest", ROOT)]
+    if args.against:
+        contenders.append((f"agentprof ingest ({args.against})", args.against.resolve()))
+    cpu: dict[str, list[float]] = {}
+    for round_ in range(args.repeat):
+        for label, checkout in contenders:
+            db = work / f"first{round_}.duckdb"
+            fig, doc = ingest([synth], db, checkout)
+            for leftover in work.glob(f"first{round_}.duckdb*"):
+                leftover.unlink()
+            row(label, fig, f"{doc['ticks']:,} ticks")
+            cpu.setdefault(label, []).append(fig.cpu)
+        if has_ccusage:
+            cc = ccusage(args.ccusage, synth.parent)
+            if cc:
+                row("ccusage session --offline", cc)
+                cpu.setdefault("ccusage", []).append(cc.cpu)
+    for label, values in cpu.items():
+        line = f"  median {label}: {statistics.median(values):.2f} CPU-s"
+        if "ccusage" in cpu and label != "ccusage":
+            ratio = statistics.median(values) / statistics.median(cpu["ccusage"])
+            line += f" ({ratio:.1f}x ccusage)"
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000, help="synthetic transcript lines")
@@ -214,14 +353,22 @@ def main() -> None:
     parser.add_argument("--no-real", action="store_true", help="skip the real folders")
     parser.add_argument("--check", action="store_true", help="compare with a fresh ingest")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    parser.add_argument("--first-only", action="store_true", help="first ingest against ccusage")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds for --first-only")
+    parser.add_argument("--against", type=Path, help="another checkout, for --first-only")
+    parser.add_argument("--breakdown", action="store_true", help="where a first ingest's CPU goes")
     args = parser.parse_args()
+    if args.breakdown:
+        synth, _ = synthetic_folder(args.data, args.lines)
+        breakdown(synth)
+        return
     has_ccusage = shutil.which(args.ccusage) is not None
     args.data.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.data) as tmp:
         work = Path(tmp)
         for name, folder in (
             ()
-            if args.no_real
+            if args.no_real or args.first_only
             else (
                 ("claude-code/spotter", SPOTTER),
                 ("claude-code/codemie", REAL / "claude-code" / "codemie"),
@@ -239,6 +386,11 @@ def main() -> None:
                 if cc:
                     row("ccusage session --offline", cc)
         synth, lines = synthetic_folder(args.data, args.lines)
+        if args.first_only:
+            SECTION.update(name="synthetic", lines=lines)
+            print(f"synthetic: {lines:,} lines ({synth})")
+            first_only(synth, work, args, has_ccusage)
+            return
         files = sorted(synth.rglob("*.jsonl"))
         size = sum(f.stat().st_size for f in files) / 1e6
         print(f"synthetic: {lines:,} lines, {size:,.0f} MB, {len(files):,} files ({synth})")

@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 import duckdb
 import orjson
 import pyarrow as pa
+import zstandard
 
 from agentprof import sql
 from agentprof.sources.otlp import BadRecord, Batches, SpanBatcher
@@ -90,6 +91,11 @@ def excerpt(raw: bytes | str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# One resource attribute list per service, shared by its rows: the span batcher stores a list it
+# has seen (the same object) once, as one dictionary entry, instead of one map per span.
+_RESOURCES: dict[str, list[tuple[str, str]]] = {}
+
+
 def span_row(
     *,
     trace_id: str,
@@ -111,6 +117,9 @@ def span_row(
         (k, v if isinstance(v, str) else str(v)) for k, v in attributes.items() if v is not None
     ]
     links = [{"trace_id": parent_trace_id, "span_id": ""}] if parent_trace_id else []
+    resource = _RESOURCES.get(service)
+    if resource is None:
+        resource = _RESOURCES[service] = [("service.name", service)]
     return (
         trace_id,
         span_id,
@@ -125,7 +134,7 @@ def span_row(
         scope,
         None,
         attrs,
-        [("service.name", service)],
+        resource,
         [],
         links,
         line,
@@ -185,9 +194,11 @@ def store_spans(con: duckdb.DuckDBPyConnection, stream: pa.RecordBatchReader) ->
     """Stage the files' spans, drop stored copies that a staged span supersedes (higher
     `agentprof.rank`), then insert what is not stored yet."""
     sql.execute(con, "ingest/agentlog_stage_spans", tables={"span_batch": stream})
-    # A Claude Code request known from its transcript and from its OTel events counts once.
-    for name in ("superseded", "drop_staged", "mark_superseded", "delete_superseded"):
-        sql.execute(con, f"ingest/otel_logs_{name}")
+    # A Claude Code request known from its transcript and from its OTel events counts once
+    # (without any OTel event span, staged or stored, there is nothing to pair).
+    if sql.run(con, "ingest/agentlog_otel_present").rows[0][0]:
+        for name in ("superseded", "drop_staged", "mark_superseded", "delete_superseded"):
+            sql.execute(con, f"ingest/otel_logs_{name}")
     sql.execute(con, "ingest/agentlog_delete_superseded")
     # The staged rows hold one copy per span: the plain insert stores those not stored yet.
     sql.execute(con, "ingest/insert_new_spans", tables={"span_batch": con.table("agentlog_batch")})
@@ -258,13 +269,14 @@ def read_jsonl(
     consumed = 0
     raw = b""
     lineno = start_line
+    loads, take = orjson.loads, reader.line  # (looked up once: this loop runs once per line)
     for lineno, raw in enumerate(stream, start_line + 1):
         consumed += len(raw)
-        if not raw.strip():
+        if raw.isspace():  # (a line is never empty: it holds at least its newline)
             continue
         records += 1
         try:
-            doc = orjson.loads(raw)
+            doc = loads(raw)
         except orjson.JSONDecodeError as exc:
             nbad += 1
             bad(lineno, f"malformed JSON ({exc.args[0] if exc.args else exc})", excerpt(raw))
@@ -274,7 +286,7 @@ def read_jsonl(
             bad(lineno, "not a JSON object", excerpt(raw))
             continue
         try:
-            reader.line(lineno, doc)
+            take(lineno, doc)
         except BadLine as exc:
             nbad += 1
             bad(lineno, str(exc), excerpt(raw))
@@ -319,18 +331,28 @@ class _StateUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+# A zstd frame's first bytes: states written before 2026-12-06 are zlib streams, read as such.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 def dump_state(reader: Any, cursor: Cursor) -> bytes:
     """A reader's state (its __getstate__, tagged with its class's STATE_VERSION) and where it
-    stopped, compressed, to resume it on the file's new end."""
+    stopped, compressed (zstd level 1: a quarter of zlib's CPU, smaller), to resume it on the
+    file's new end."""
     state = (reader.STATE_VERSION, reader, cursor)
-    return zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return zstandard.ZstdCompressor(level=1).compress(data)
 
 
 def load_state(blob: bytes) -> tuple[Any, Cursor]:
     """The reader and cursor dump_state stored; raises ValueError when they cannot be restored
     (a state of another reader version: the file is then read whole)."""
     try:
-        version, reader, cursor = _StateUnpickler(io.BytesIO(zlib.decompress(blob))).load()
+        if blob.startswith(_ZSTD_MAGIC):
+            data = zstandard.ZstdDecompressor().decompress(blob)
+        else:
+            data = zlib.decompress(blob)
+        version, reader, cursor = _StateUnpickler(io.BytesIO(data)).load()
     except Exception as exc:
         raise ValueError(f"stored reader state unusable: {exc}") from exc
     if (

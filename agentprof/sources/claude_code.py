@@ -135,8 +135,13 @@ class _Tool:
     result_chars: int | None = None
 
 
+_REQUIRED = frozenset({"input_tokens", "output_tokens"})
+
+
 def _count(usage: dict[str, Any], key: str, required: bool) -> int | None:
     value = usage.get(key)
+    if type(value) is int and value >= 0:
+        return value  # the usual case, settled before the checks below
     if value is None:
         if required:
             raise BadLine(f"message.usage.{key} is missing")
@@ -228,9 +233,9 @@ class _Reader:
         requestId) and wins when both are read (an echo ranks below any transcript line); the
         echo counts the calls whose transcript is missing, as ccusage's daily report does."""
         data = doc.get("data")
-        inner = data.get("message") if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("type") != "agent_progress":
-            return
+            return  # hook and bash progress: most lines of a transcript, nothing billed
+        inner = data.get("message")
         agent_id = data.get("agentId")
         if not isinstance(inner, dict) or not isinstance(agent_id, str) or not agent_id:
             return
@@ -264,7 +269,7 @@ class _Reader:
         ts = agentlog.iso_ns(doc.get("timestamp"))
         if ts is None:
             raise BadLine("assistant record without a valid timestamp")
-        counts = {k: _count(usage, k, k in ("input_tokens", "output_tokens")) for k in _USAGE_KEYS}
+        counts = {k: _count(usage, k, k in _REQUIRED) for k in _USAGE_KEYS}
         trace = self.trace_of(doc)
         msg_id = msg.get("id")
         req_id = doc.get("requestId")

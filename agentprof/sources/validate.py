@@ -69,7 +69,16 @@ def time_problem(what: str, ns: int | None) -> str | None:
 
 def _rows_out_of_range(col: pa.ChunkedArray | pa.Array) -> list[int]:
     bad = pc.or_kleene(pc.less(col, MIN_NS), pc.greater(col, MAX_NS))
-    return [i for i, flag in enumerate(bad.to_pylist()) if flag]
+    return _true_rows(bad)
+
+
+def _true_rows(flags: pa.ChunkedArray | pa.Array) -> list[int]:
+    """The positions where `flags` is true (null: false), without a Python pass over every row."""
+    return pc.indices_nonzero(pc.fill_null(flags, False)).to_pylist()  # type: ignore[no-any-return]
+
+
+# A token count or cost that is plainly fine (a whole number below 10^12): not checked one by one.
+_PLAIN_COUNT = "^[0-9]{1,12}$"
 
 
 def span_problems(table: pa.Table) -> list[Problem]:
@@ -86,19 +95,17 @@ def span_problems(table: pa.Table) -> list[Problem]:
     keys = key_lists.flatten()
     items = pa.ListArray.from_arrays(attrs.offsets, attrs.items).flatten()
     if len(keys):
-        marks = pc.equal(keys, INVALID).to_pylist()
-        if any(marks):
+        marked = _true_rows(pc.equal(keys, INVALID))
+        if marked:
             parents = pc.list_parent_indices(key_lists).to_pylist()
-            for i, flag in enumerate(marks):
-                if flag:
-                    note(parents[i], items[i].as_py())
+            for i in marked:
+                note(parents[i], items[i].as_py())
     start, end = table.column("start_ns"), table.column("end_ns")
     for name, col in (("start time", start), ("end time", end)):
         for row in _rows_out_of_range(col):
             note(row, time_problem(name, col[row].as_py()))
-    for row, flag in enumerate(pc.less(end, start).to_pylist()):
-        if flag:
-            note(row, f"end time {end[row].as_py()} is before start time {start[row].as_py()}")
+    for row in _true_rows(pc.less(end, start)):
+        note(row, f"end time {end[row].as_py()} is before start time {start[row].as_py()}")
     events = table.column("events").combine_chunks()
     if len(events.flatten()):
         times = events.flatten().field("time_ns")  # flatten() respects a slice's offsets
@@ -106,14 +113,15 @@ def span_problems(table: pa.Table) -> list[Problem]:
         for i in _rows_out_of_range(times):
             note(parents[i], time_problem("event time", times[i].as_py()))
     if len(keys):
-        interesting = pc.is_in(keys, pa.array(sorted(TOKEN_KEYS | COST_KEYS))).to_pylist()
-        idx = [i for i, flag in enumerate(interesting) if flag]
-        if idx:
-            parents = pc.list_parent_indices(key_lists).to_pylist()
+        counted = pc.indices_nonzero(pc.is_in(keys, pa.array(sorted(TOKEN_KEYS | COST_KEYS))))
+        plain = pc.match_substring_regex(items.take(counted), _PLAIN_COUNT)
+        idx = counted.take(pc.indices_nonzero(pc.invert(pc.fill_null(plain, False))))
+        if len(idx):
+            parents = pc.list_parent_indices(key_lists).take(idx).to_pylist()
             key_list, values = keys.take(idx).to_pylist(), items.take(idx).to_pylist()
-            for i, key, text in zip(idx, key_list, values, strict=True):
+            for row, key, text in zip(parents, key_list, values, strict=True):
                 check = token_problem if key in TOKEN_KEYS else cost_problem
-                note(parents[i], check(key, text))
+                note(row, check(key, text))
     return sorted(found.items())
 
 

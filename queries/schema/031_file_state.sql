@@ -7,8 +7,9 @@
 -- - history: the contents stored from this path since it was last read whole (its spans carry
 --   these file_sha256 values); a re-read after its start was rewritten replaces their spans.
 -- - resume_offset, resume_block_sha256, resume_state: where the reading stopped (just past the
---   last whole line), the SHA-256 of the 4 KiB before it, and the reader's state there (zlib'd
---   pickle of the reader's own classes only). NULL: the next change reads the file whole.
+--   last whole line), the SHA-256 of the 4 KiB before it, and the reader's state there (zstd'd;
+--   zlib'd before 2026-12-06: both are read) pickle of the reader's own classes only. NULL:
+--   the next change reads the file whole.
 create table if not exists file_state (
     path varchar primary key,
     size_bytes bigint not null,
