@@ -41,6 +41,9 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
         FIXTURES / "bad" / "one_bad_line.jsonl",
         FIXTURES / "otlp" / "encodings" / "collector.jsonl",
         FIXTURES / "claude_code",
+        # the same session's OTel events: pairing them with the transcript (ingest/otel_logs_*)
+        # runs only when event spans are there
+        FIXTURES / "otlp_logs" / "claude_code_session.json",
         FIXTURES / "usage_reports" / "anthropic_usage_report.json",
     )
     run_id, session_id = (runs_json(db)[0][k] for k in ("run_id", "session_id"))
