@@ -108,20 +108,21 @@ def _value(row: Row, engine: str) -> str:
     return attr
 
 
-def render(field: str, engine: str = "duckdb") -> str:
+def render(field: str, engine: str = "duckdb", without: frozenset[Row] = frozenset()) -> str:
     """The field's value in one expression over an attribute map named `a` (and the span's
-    `start_ns`/`end_ns` for units that depend on the call's latency)."""
+    `start_ns`/`end_ns` for units that depend on the call's latency). `without`: rows left out
+    (a test shows each rule matters by rendering without it)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
-    candidates = [_value(r, engine) for r in rows() if r.field == field]
+    candidates = [_value(r, engine) for r in rows() if r.field == field and r not in without]
     if not candidates:
         raise KeyError(f"no dialect rows for field {field!r} (queries/dialects.csv)")
     return candidates[0] if len(candidates) == 1 else f"coalesce({', '.join(candidates)})"
 
 
-def expand(text: str, engine: str = "duckdb") -> str:
-    """SQL text with each `{{field}}` replaced by its rendering."""
-    return _PLACEHOLDER.sub(lambda m: render(m.group(1), engine), text)
+def expand(text: str, engine: str = "duckdb", without: frozenset[Row] = frozenset()) -> str:
+    """SQL text with each `{{field}}` replaced by its rendering (less the rows `without`)."""
+    return _PLACEHOLDER.sub(lambda m: render(m.group(1), engine, without), text)
 
 
 def _query_texts() -> list[str]:
@@ -147,6 +148,28 @@ def attribute_prefixes() -> tuple[str, ...]:
     """The families of keys a query reads by prefix (the model's recorded output, where tool-call
     ids show): a remote engine ships every key that starts with one."""
     return tuple(sorted({p for text in _query_texts() for p in _READ_PREFIX.findall(text)}))
+
+
+# The queries that derive ticks and tool calls: an engine that runs them itself (ClickHouse,
+# queries/clickhouse/derive_*.sql) ships a span only the keys the other queries read.
+DERIVATION = ("derive_ticks.sql", "derive_tool_calls.sql")
+
+
+@functools.cache
+def later_attribute_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(keys, prefixes) the queries after the tick and tool-call derivation read (runs, pricing,
+    diagnosis, reports, check): their literal keys and the dialect rows of their fields."""
+    keys: set[str] = set()
+    prefixes: set[str] = set()
+    for p in sorted(data_dir("queries").rglob("*.sql")):
+        if p.parent.name == "clickhouse" or (p.parent.name == "ingest" and p.name in DERIVATION):
+            continue
+        text = p.read_text(encoding="utf-8")
+        keys.update(_READ_KEY.findall(text))
+        prefixes.update(_READ_PREFIX.findall(text))
+        fields_read = set(_PLACEHOLDER.findall(text))
+        keys.update(r.key for r in rows() if r.field in fields_read)
+    return tuple(sorted(keys)), tuple(sorted(prefixes))
 
 
 def markdown() -> str:

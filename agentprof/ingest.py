@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agentprof import sources, sql
 from agentprof.errors import (
@@ -40,8 +41,8 @@ from agentprof.filereader import (
     read_spans,
 )
 from agentprof.pricing import PriceBook, context_window, rate_rows
-from agentprof.sources import agentlog, logs, usage_reports, validate
-from agentprof.sources.otlp import SPAN_SCHEMA
+from agentprof.sources import agentlog, clickhouse, logs, usage_reports, validate
+from agentprof.sources.otlp import SPAN_SCHEMA, resource_ids
 
 # Files a folder walk picks up; an explicitly named file is always read.
 TRACE_SUFFIXES = (
@@ -363,17 +364,20 @@ def ingest(
     progress: Progress | None = None,
     native_json: bool = True,
     scan: PathScan | None = None,
+    derive: bool = True,
 ) -> IngestSummary:
     """Ingest files (each whole or not at all), then derive every trace they touched.
     `native_json=False` forces the Python decoder for JSON lines (tests compare the two paths).
-    `scan`: the paths scan_paths refused or skipped, reported in the summary."""
+    `scan`: the paths scan_paths refused or skipped, reported in the summary. `derive=False`
+    leaves the touched traces pending for a later derive_pending (serve's worker derives once
+    for several batches)."""
     summary = IngestSummary()
     if scan is not None:
         for error in scan.errors:
             _failed(summary, error.where, error)
         summary.warnings.extend(scan.warnings)
     try:
-        return _ingest(con, paths, summary, prices, progress, native_json, scan)
+        return _ingest(con, paths, summary, prices, progress, native_json, scan, derive)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt) or _interrupted(exc):
             _rollback_if_open(con)
@@ -409,6 +413,7 @@ def _ingest(
     progress: Progress | None,
     native_json: bool,
     scan: PathScan | None = None,
+    derive: bool = True,
 ) -> IngestSummary:
     started = time.perf_counter()
     book = prices or PriceBook()
@@ -457,7 +462,8 @@ def _ingest(
     skipped = scan.skip_summary() if scan is not None else None
     if skipped:
         summary.warnings.append(skipped)
-    derive_pending(con, book, summary)
+    if derive:
+        derive_pending(con, book, summary)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -683,8 +689,72 @@ def store_span_stream(
     The stream is inserted as it comes (memory stays flat); the copies of spans stored before it,
     or repeated within it, are removed after, looked up only in the traces it touched."""
     stored = _count_spans(con) > 0
-    sql.execute(con, "ingest/insert_spans", tables={"span_batch": batches})
+    reader, resources = _split_resources(batches)
+    sql.execute(con, "ingest/insert_spans", tables={"span_batch": reader})
+    if resources.tables:
+        found = pa.concat_tables(resources.tables)
+        sql.execute(con, "ingest/insert_resources", tables={"resource_batch": found})
     _drop_repeated_spans(con, shas, stored=stored)
+
+
+@dataclass
+class _Resources:
+    """The resources a span stream names, each once: (resource_id, attributes) tables."""
+
+    ids: set[str] = field(default_factory=set)
+    tables: list[pa.Table] = field(default_factory=list)
+
+    def add(self, ids: pa.Array, maps: pa.Array, used: pa.Array) -> None:
+        """Of the dictionary entries `used` (indices into ids and maps), those not seen yet."""
+        names = ids.to_pylist()
+        new: list[int] = []
+        for k in used.to_pylist():
+            name = names[k]
+            if name is not None and name not in self.ids:
+                self.ids.add(name)
+                new.append(k)
+        if new:
+            take = pa.array(new, pa.int32())
+            self.tables.append(
+                pa.table({"resource_id": ids.take(take), "attributes": maps.take(take)})
+            )
+
+
+def _split_resources(
+    batches: pa.RecordBatchReader,
+) -> tuple[pa.RecordBatchReader, _Resources]:
+    """The stream with a resource_id column, and the resources it names (filled as it is read).
+    Resource maps that arrive as a dictionary array (every OTLP reader: one entry per resource of
+    a batch) are replaced by their ids (otlp.resource_ids) and stored once, in `resources`; plain
+    per-span maps (ClickHouse) stay on the spans, with a NULL id."""
+    schema = batches.schema
+    i = schema.get_field_index("resource_attributes")
+    resources = _Resources()
+    if not pa.types.is_dictionary(schema.field(i).type):
+        plain = schema.append(pa.field("resource_id", pa.string()))
+
+        def with_null_ids() -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                ids = pa.nulls(b.num_rows, pa.string())
+                yield pa.RecordBatch.from_arrays([*b.columns, ids], schema=plain)
+
+        return pa.RecordBatchReader.from_batches(plain, with_null_ids()), resources
+    split = schema.append(pa.field("resource_id", pa.dictionary(pa.int32(), pa.string())))
+    map_type = schema.field(i).type.value_type
+
+    def with_ids() -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            col = b.column(i)
+            ids = resource_ids(col.dictionary)
+            resources.add(ids, col.dictionary, pc.unique(col.indices).drop_null())
+            columns = list(b.columns)
+            columns[i] = pa.DictionaryArray.from_arrays(
+                pa.nulls(b.num_rows, pa.int32()), pa.array([], map_type)
+            )
+            columns.append(pa.DictionaryArray.from_arrays(col.indices, ids))
+            yield pa.RecordBatch.from_arrays(columns, schema=split)
+
+    return pa.RecordBatchReader.from_batches(split, with_ids()), resources
 
 
 def _drop_repeated_spans(
@@ -817,6 +887,9 @@ def _native_jsonl(
         ):
             _rollback_if_open(con)
             return None
+        # Each resource once, in `resources`, before a stored copy of a span takes its map away.
+        # The spans that carried a map for it keep it (clearing them costs more than it saves).
+        sql.execute(con, "ingest/insert_resources_from_file", params)
         # invalid_new_spans refused a file holding a span twice: only stored copies can remain.
         _drop_repeated_spans(con, [file.sha], stored=before > 0, within=False)
         sql.execute(con, "ingest/mark_pending_from_file", params)
@@ -843,8 +916,11 @@ def _native_jsonl(
 def _refused_spans(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> bool:
     """Whether the shared range check (sources/validate.py) refuses a span the native path
     inserted."""
-    table = sql.run_arrow(con, "ingest/file_spans_to_check", params)
-    return bool(validate.span_problems(table))
+    checked = {**params, "checked_keys": sorted(validate.CHECKED_KEYS)}
+    for batch in sql.run_batches(con, "ingest/file_spans_to_check", checked):
+        if validate.span_problems(pa.Table.from_batches([batch])):
+            return True
+    return False
 
 
 @contextlib.contextmanager
@@ -1020,6 +1096,8 @@ def _derive(
     for name in ("delete_ticks", "delete_tool_calls", "delete_runs", "derive_ticks"):
         sql.execute(con, f"ingest/{name}")
     sql.execute(con, "ingest/derive_tool_calls")
+    # Traces a ClickHouse source derived there: its stored rows replace these (sources/clickhouse).
+    clickhouse.use_stored_rows(con)
     runs = _inserted(sql.run(con, "ingest/derive_runs"))
     tools = _inserted(sql.run(con, "ingest/store_tool_calls"))
     sql.execute(con, "ingest/drop_derived_tool_calls")

@@ -1,9 +1,10 @@
 """`agentprof serve`: an OTLP/HTTP receiver that profiles while the agent runs. A request body is
 checked, then fsynced into the spool (spool.py) before the 200; a worker process moves sealed
 spool segments into DuckDB through the ordinary ingest. It keeps the database open and stores
-batches back to back while there is work, and closes it after the current batch when another
-process asks for it (store.waiting_flag: `runs`, `diagnose`, `report` … in other processes) or when
-there is nothing to store."""
+batches back to back while there is work, deriving the traces they touched once for several
+batches, and closes it after the current batch when another process asks for it
+(store.waiting_flag: `runs`, `diagnose`, `report` … in other processes) or when there is nothing
+to store."""
 
 from __future__ import annotations
 
@@ -46,7 +47,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from agentprof import spool, sql, store
 from agentprof.errors import AgentprofError, DatabaseError
 from agentprof.filereader import SMALL_FILE_BYTES, InputFile
-from agentprof.ingest import GROUP_BYTES, ingest, record_files, transaction
+from agentprof.ingest import (
+    GROUP_BYTES,
+    IngestSummary,
+    derive_pending,
+    ingest,
+    record_files,
+    transaction,
+)
 from agentprof.pricing import PriceBook, load_price_file
 from agentprof.sources import otel_logs, otlp, validate
 from agentprof.sources.io import ZSTD_MAGIC
@@ -59,6 +67,18 @@ DEFAULT_PORT = 4318
 # batches store a backlog faster, smaller ones let a waiting reader in sooner (it waits one batch
 # at most).
 BATCH_BYTES = 2 * GROUP_BYTES
+# While a backlog lasts, the worker stores batch after batch and derives the traces they touched
+# once for several (a derivation costs about as much for one batch as for four): once nothing new
+# was sealed for DERIVE_IDLE_S after its last batch (longer than the spool takes to seal a
+# segment under steady traffic, so a spool the worker has just emptied does not count as quiet),
+# before it lets a waiting process in, before it stops, and at the latest once this many spool
+# bytes or seconds are stored but not derived. The bytes bound the derivation a waiting reader
+# sits through; the seconds, how stale runs get under a backlog that never ends. Spans and their
+# pending_traces rows commit together, so a crash between storing and deriving loses nothing:
+# the next worker derives them first.
+DERIVE_IDLE_S = 0.75
+DERIVE_MAX_BYTES = 3 * BATCH_BYTES
+DERIVE_MAX_S = 20.0
 # With nothing to store for this long the worker closes the database, so any process gets in,
 # even one that does not announce itself (the duckdb CLI).
 IDLE_CLOSE_S = 1.0
@@ -70,6 +90,12 @@ FLAG_FRESH_S = 1.5
 YIELD_MAX_S = 2.0
 # How often the worker looks at the spool and the flag while idle or waiting.
 POLL_S = 0.05
+# A request that finds the spool full waits this long at most for the worker to make room before
+# it is refused (429): the worker frees a batch's worth at once, usually well within this, while
+# an exporter told to retry sleeps a whole second at least (Retry-After is in seconds; the OTLP
+# exporters back off further), leaving the worker without work. Held bodies are bounded by
+# max_pending_bytes.
+ROOM_WAIT_S = 1.0
 # An unknown protobuf field (number 1000, varint 0) put in front of a protobuf body that the
 # framed reader would take for JSON or zstd (its first bytes after whitespace are `{` or the zstd
 # magic). Protobuf parsers skip unknown fields, so the message is unchanged.
@@ -186,7 +212,7 @@ def check_traces(body: bytes, content_type: str) -> Checked:
         for rs in req.resource_spans:
             for ss in rs.scope_spans:
                 for span in ss.spans:
-                    why = otlp.pb_span_problem(span)
+                    why = None if _plainly_valid(span) else otlp.pb_span_problem(span)
                     if why is None:
                         accepted += 1
                     else:
@@ -216,6 +242,46 @@ def check_traces(body: bytes, content_type: str) -> Checked:
     problems.extend(reason for _, reason in refused)
     accepted = batcher.count - len(refused)
     return _checked(body, accepted, nbad + len(refused), problems[0] if problems else "", "span")
+
+
+_TOKEN_KEYS = validate.TOKEN_KEYS
+_CHECKED_KEYS = validate.TOKEN_KEYS | validate.COST_KEYS
+
+
+def _plainly_valid(span: Any) -> bool:
+    """True only where otlp.pb_span_problem finds nothing wrong, for the common span at a fraction
+    of its cost (serve runs it on every span before the 200): ids of the right length, times in
+    range and in order, event times in range, no links, and every token count or cost a number
+    plainly in range. False sends the span through pb_span_problem itself, for its verdict and
+    its reason (tests/test_serve_check.py compares the two)."""
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if not (
+        validate.MIN_NS <= start <= end <= validate.MAX_NS
+        and len(span.trace_id) == 16
+        and len(span.span_id) == 8
+        and len(span.parent_span_id) in (0, 8)
+    ) or len(span.links):
+        return False
+    for event in span.events:
+        if not validate.MIN_NS <= event.time_unix_nano <= validate.MAX_NS:
+            return False
+    for kv in span.attributes:
+        if kv.key not in _CHECKED_KEYS:
+            continue
+        value = kv.value
+        which = value.WhichOneof("value")
+        if which == "int_value":
+            if not 0 <= value.int_value <= validate.MAX_TOKENS:
+                return False
+        elif which == "double_value":
+            number = value.double_value
+            if not 0 <= number <= validate.MAX_TOKENS:  # also false for NaN
+                return False
+            if kv.key in _TOKEN_KEYS and not number.is_integer():
+                return False
+        else:
+            return False
+    return True
 
 
 def _checked(payload: bytes, accepted: int, rejected: int, first: str, what: str) -> Checked:
@@ -333,6 +399,7 @@ class Receiver:
         self._scanned = 0  # spool bytes not yet in the database at the last folder scan
         self._scanned_at = -1e9
         self._submitted_at_scan = 0
+        self._held_bytes = 0  # bodies of requests waiting for room in the spool
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes)
@@ -409,7 +476,7 @@ class Receiver:
             body = gunzip(body, self.config.max_decoded_bytes)
         elif len(body) > self.config.max_decoded_bytes:
             raise Refused(413, f"body is larger than {self.config.max_decoded_bytes:,} bytes")
-        self._check_room()
+        await self._wait_for_room(len(body))
         if kind == "traces":
             return check_traces(body, content_type)
         return check_logs(body, content_type)
@@ -436,13 +503,37 @@ class Receiver:
             raise _Disconnected(f"client went away mid-body after {size:,} bytes ({exc})") from None
         return b"".join(chunks)
 
-    def _check_room(self) -> None:
+    async def _wait_for_room(self, nbytes: int) -> None:
+        """Return once the spool has room (_check_room); while it has none, wait up to
+        ROOM_WAIT_S for the worker to make some, then refuse. Bodies already waiting count
+        against max_pending_bytes, so held requests cannot pile up in memory."""
+        try:
+            self._check_room()
+            return
+        except Refused:
+            if self._held_bytes + nbytes > self.config.max_pending_bytes:
+                raise
+        deadline = time.monotonic() + ROOM_WAIT_S
+        self._held_bytes += nbytes
+        try:
+            while True:
+                await asyncio.sleep(POLL_S)
+                try:
+                    self._check_room(rescan_s=POLL_S * 2)
+                    return
+                except Refused:
+                    if time.monotonic() >= deadline:
+                        raise
+        finally:
+            self._held_bytes -= nbytes
+
+    def _check_room(self, rescan_s: float = 1.0) -> None:
         """429 when the agent sends faster than the disk or the database keeps up: too many bytes
         waiting for the next fsync, or more than --max-spool-mb acknowledged and not yet stored
         (e.g. a long `report` holds the database). Exporters retry after Retry-After."""
         if self.spool.pending_bytes > self.config.max_pending_bytes:
             raise Refused(429, "too many bytes waiting for the disk; retry shortly", 1)
-        if self._unstored() > self.config.max_spool_bytes:
+        if self._unstored(rescan_s) > self.config.max_spool_bytes:
             # Retry after 1 s: the worker stores a batch back to back with the next, so the
             # spool has room again within about a batch; a longer wait would leave the worker
             # idle with an empty spool while the exporters sleep.
@@ -451,13 +542,14 @@ class Receiver:
                 429, f"the spool holds more than {limit:,} bytes not yet stored; retry later", 1
             )
 
-    def _unstored(self) -> int:
+    def _unstored(self, rescan_s: float = 1.0) -> int:
         """Spool bytes not yet in the database: the folder (which the worker empties) is scanned
-        at most once a second; what was submitted since is added exactly, so a burst is seen at
-        once. Errs high (the worker may have deleted segments since the scan); low only by a write
-        in progress during the scan."""
+        at most every `rescan_s` (a second; more often while requests wait for room); what was
+        submitted since is added exactly, so a burst is seen at once. Errs high (the worker may
+        have deleted segments since the scan); low only by a write in progress during the
+        scan."""
         now = time.monotonic()
-        if now - self._scanned_at > 1.0:
+        if now - self._scanned_at > rescan_s:
             submitted = self.spool.submitted_bytes
             self._scanned = (
                 spool.backlog_bytes(self.config.spool_dir)
@@ -497,17 +589,35 @@ class BatchResult:
     ticks: int = 0
     log_records: int = 0
     rejected: int = 0
+    nbytes: int = 0  # spool bytes of its segments
     failed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class DeriveResult:
+    """One derivation of the traces that batches stored since the previous one touched."""
+
+    batches: int = 0
+    runs: int = 0
+    ticks: int = 0
+    tool_calls: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
 def drain_batch(
-    con: Any, spool_dir: Path, book: PriceBook, batch_bytes: int = BATCH_BYTES
+    con: Any,
+    spool_dir: Path,
+    book: PriceBook,
+    batch_bytes: int = BATCH_BYTES,
+    *,
+    derive: bool = True,
 ) -> BatchResult:
     """Move the oldest sealed segments (up to `batch_bytes`) into the database open on `con`, then
     delete them. A crash anywhere here only means the same segments are offered again: files are
     keyed by content hash (the joined trace segments too: the same batch again is "unchanged") and
-    spans by trace and span id (a batch joined differently stores none of its spans twice)."""
+    spans by trace and span id (a batch joined differently stores none of its spans twice).
+    `derive=False`: the traces the batch touched stay pending (derive_pending derives them)."""
     segs = spool.sealed_segments(spool_dir)
     batch: list[spool.Segment] = []
     size = 0
@@ -520,7 +630,7 @@ def drain_batch(
             break
         batch.append(seg)
         size += seg_size
-    result = BatchResult()
+    result = BatchResult(nbytes=size)
     if not batch:
         return result
     for seg in batch:
@@ -536,14 +646,15 @@ def drain_batch(
     traces = [s.path for s in batch if s.stream == "traces"]
     joined = _join(spool_dir, [s for s in batch if s.stream == "traces"])
     try:
-        summary = ingest(con, [*logs, *([joined] if joined else traces)], prices=book)
+        files = [*logs, *([joined] if joined else traces)]
+        summary = ingest(con, files, prices=book, derive=derive)
         failed = {r.path for r in summary.file_results if r.status == "failed"}
         _add(result, summary, str(joined) if joined is not None else None)
         if joined is not None and str(joined) in failed:
             # Nothing of it was stored (one transaction): segment by segment, so that only a
             # segment that fails on its own is set aside.
             failed.discard(str(joined))
-            again = ingest(con, traces, prices=book)
+            again = ingest(con, traces, prices=book, derive=derive)
             failed |= {r.path for r in again.file_results if r.status == "failed"}
             _add(result, again)
     finally:
@@ -660,7 +771,9 @@ class Worker:
     and keeps it open, storing batch after batch, until a process announces that it waits for
     the database (store.waiting_flag), the spool stays empty for IDLE_CLOSE_S, or it is told to
     stop. Yielding costs one close and one open, not a fixed sleep: the worker takes the database
-    back as soon as the waiting processes are done with it."""
+    back as soon as the waiting processes are done with it. Batches leave the traces they touch
+    pending; one derivation takes them all (see DERIVE_MAX_BYTES), so whoever gets the database
+    next sees every stored span derived."""
 
     def __init__(
         self,
@@ -669,17 +782,29 @@ class Worker:
         book: PriceBook,
         report: Callable[[str, Any], None],
         batch_bytes: int = BATCH_BYTES,
+        derive_max_bytes: int = DERIVE_MAX_BYTES,
+        derive_max_s: float = DERIVE_MAX_S,
     ) -> None:
         self.db = db
         self.spool_dir = spool_dir
         self.book = book
         self.report = report
         self.batch_bytes = batch_bytes
+        self.derive_max_bytes = derive_max_bytes
+        self.derive_max_s = derive_max_s
         self.flag = store.waiting_flag(db)
         self.con: Any = None
         self.opens = 0  # how often the database was opened (tests and --verbose read these)
         self.batches = 0
         self.yields = 0  # how often it was closed because another process waited
+        self.derivations = 0
+        # Batches stored since the last derivation, their spool bytes, and when the first was.
+        # Traces an earlier worker stored and did not derive (it crashed, or was abandoned) are
+        # found by the first derivation, which runs before anything else.
+        self.underived = 0
+        self.underived_bytes = 0
+        self.underived_since = 0.0
+        self._leftovers = True
 
     def run(self, stop: Any, abandon: Any, alive: Callable[[], bool]) -> None:
         """Until `stop` is set and the spool is empty, or `abandon` is set (then after the current
@@ -689,9 +814,18 @@ class Worker:
             while alive() and not abandon.is_set():
                 stopping = stop.is_set()
                 if self.con is not None and self._someone_waits():
+                    self._derive()  # the waiting process sees every stored span derived
                     self._yield(abandon, alive)
                     continue
-                if not spool.sealed_segments(self.spool_dir):
+                sealed = bool(spool.sealed_segments(self.spool_dir))
+                quiet = not sealed and (stopping or time.monotonic() - idle_since >= DERIVE_IDLE_S)
+                if self._leftovers or (self.underived and (quiet or self._derive_due())):
+                    if self.con is None and not self._open(abandon, alive):
+                        continue
+                    self._derive()
+                    idle_since = time.monotonic()
+                    continue
+                if not sealed:
                     if stopping:
                         return
                     if self.con is not None and time.monotonic() - idle_since >= IDLE_CLOSE_S:
@@ -713,19 +847,51 @@ class Worker:
 
     def _batch(self) -> None:
         try:
-            result = drain_batch(self.con, self.spool_dir, self.book, self.batch_bytes)
+            result = drain_batch(
+                self.con, self.spool_dir, self.book, self.batch_bytes, derive=False
+            )
         except Exception as exc:  # a bug or a broken database: the worker must outlive it
-            self.close()  # a connection that failed mid-batch is not trusted again
-            if isinstance(exc, DatabaseError):
-                self.report("error", exc.message())
-            else:
-                self.report(
-                    "error", f"error: {self.db}: storing spooled requests failed ({exc!r:.200})"
-                )
-            time.sleep(1.0)
+            self._failed(exc, "storing spooled requests")
             return
         self.batches += 1
+        if not self.underived:
+            self.underived_since = time.monotonic()
+        self.underived += 1
+        self.underived_bytes += result.nbytes
         self.report("batch", result)
+
+    def _derive_due(self) -> bool:
+        return (
+            self.underived_bytes >= self.derive_max_bytes
+            or time.monotonic() - self.underived_since >= self.derive_max_s
+        )
+
+    def _derive(self) -> None:
+        """Derive every pending trace: those of the batches stored since the last derivation,
+        and any an earlier worker left pending."""
+        if not (self.underived or self._leftovers) or self.con is None:
+            return
+        summary = IngestSummary()
+        try:
+            derive_pending(self.con, self.book, summary)
+        except Exception as exc:  # the traces stay pending: the next derivation retries them
+            self._failed(exc, "deriving stored spans")
+            return
+        result = DeriveResult(
+            self.underived, summary.runs, summary.ticks, summary.tool_calls, summary.warnings
+        )
+        self.derivations += 1
+        self.underived = self.underived_bytes = 0
+        self._leftovers = False
+        self.report("derived", result)
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        self.close()  # a connection that failed mid-transaction is not trusted again
+        if isinstance(exc, DatabaseError):
+            self.report("error", exc.message())
+        else:
+            self.report("error", f"error: {self.db}: {what} failed ({exc!r:.200})")
+        time.sleep(1.0)
 
     def _open(self, abandon: Any, alive: Callable[[], bool]) -> bool:
         """Open the database, retrying every POLL_S while another process holds it."""
@@ -819,6 +985,16 @@ class _Events:
         if kind == "error":
             self.log(item)
             return
+        if kind == "derived":
+            derived: DeriveResult = item
+            for w in derived.warnings:
+                self.log(w if w.startswith("error:") else f"warning: {w}")
+            if self.verbose and (derived.batches or derived.runs):
+                self.log(
+                    f"derived {derived.runs:,} runs ({derived.ticks:,} ticks, "
+                    f"{derived.tool_calls:,} tool calls) touched by {derived.batches} batches"
+                )
+            return
         result: BatchResult = item
         self.spans += result.spans
         self.log_records += result.log_records
@@ -829,7 +1005,7 @@ class _Events:
         if self.verbose:
             self.log(
                 f"stored {result.segments} segments: {result.spans:,} new spans, "
-                f"{result.runs:,} runs rebuilt, {result.log_records:,} log records"
+                f"{result.log_records:,} log records"
             )
 
     def close(self) -> None:

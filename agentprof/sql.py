@@ -85,6 +85,18 @@ def run_arrow(
     return con.sql(text, params=used or None).to_arrow_table()
 
 
+def run_batches(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+    rows_per_batch: int = 100_000,
+) -> Iterator[Any]:
+    """Run a query and yield its rows as Arrow record batches, so a large result is never held
+    whole."""
+    text, used = _statement(name, params)
+    yield from con.sql(text, params=used or None).to_arrow_reader(rows_per_batch)
+
+
 def run(
     con: duckdb.DuckDBPyConnection,
     name: str,

@@ -7,8 +7,9 @@ token counts, a 2 KB prompt and the tool-call ids in their output, 4 tool calls 
 a 1 KB result), one run starting every `days * 86400 / runs` seconds, spread over `--days` days.
 Each window is ingested into a fresh DuckDB file by a child process, so its peak RSS is that of
 one `agentprof ingest chdb:… --since … --until …`. chdb's engine runs in that process too, so a
-second child runs the same ClickHouse query and drops the batches: the difference of the two peaks
-is agentprof's own memory. A window of twice the spans shows whether it grows with the window.
+second child runs the same ClickHouse queries (the spans, and the ticks and tool calls ClickHouse
+derives) and drops the batches: the difference of the two peaks (and CPU times) is agentprof's
+own. A window of twice the spans shows whether it grows with the window.
 
 Usage:
   python bench/bench_clickhouse.py                      # 1M spans over 10 days
@@ -167,16 +168,15 @@ def measure(folder: Path, since: str, until: str, read_only: bool) -> None:
         source = clickhouse.parse_source(f"chdb:{folder}")
         executor = clickhouse.connect(source)
         window = clickhouse._window(clickhouse.TRACES, a, b, None, 0)
-        keys, prefixes = clickhouse.attribute_keys()
-        params = {
-            "table": "otel_traces",
-            "keys": list(keys),
-            "prefixes": list(prefixes),
-            "resource_keys": list(clickhouse.RESOURCE_KEYS),
-            **window,
-        }
+        params = clickhouse.span_params("otel_traces", window)
+        # What ClickHouse runs for one pull: the spans, then the ticks and tool calls it derives.
         for _ in clickhouse._run(executor, source, "otel_traces_spans", params):
             pass
+        mat = clickhouse.has_materialized_cte(executor, source)
+        queries = clickhouse.derive_queries(materialized=mat)
+        for which in ("ticks", "tool_calls"):
+            for _ in clickhouse.derived_rows(executor, source, params, which, queries=queries):
+                pass
         executor.close()
         result |= {"rows_crossed": executor.rows_received, "bytes_crossed": executor.bytes_received}
     else:
@@ -186,7 +186,10 @@ def measure(folder: Path, since: str, until: str, read_only: bool) -> None:
         summary = clickhouse.ingest_source(con, f"chdb:{folder}", since=a, until=b, pull=pull)
         con.close()
         result |= {
-            "rows_crossed": pull.rows,
+            "rows_crossed": pull.rows + pull.tick_rows + pull.tool_call_rows,
+            "span_rows": pull.rows,
+            "tick_rows": pull.tick_rows,
+            "tool_call_rows": pull.tool_call_rows,
             "bytes_crossed": pull.bytes,
             "runs": summary.runs,
             "ticks": summary.ticks,
@@ -237,7 +240,8 @@ def main() -> None:
         per_tick = r["bytes_crossed"] / max(r["ticks"], 1)
         print(
             f"{length}-day window: {r['window_spans_scanned']:,} spans in the window; "
-            f"{r['rows_crossed']:,} rows, {r['bytes_crossed'] / 1e6:,.1f} MB crossed "
+            f"{r['rows_crossed']:,} rows ({r['span_rows']:,} spans, {r['tick_rows']:,} ticks, "
+            f"{r['tool_call_rows']:,} tool calls), {r['bytes_crossed'] / 1e6:,.1f} MB crossed "
             f"({per_tick:,.0f} B per tick); {r['runs']:,} runs, {r['ticks']:,} ticks, "
             f"{r['tool_calls']:,} tool calls; {r['wall_s']} s wall, {r['cpu_s']} s CPU; "
             f"peak RSS {r['peak_rss_mb']:,.0f} MB, of which chdb reading the window "

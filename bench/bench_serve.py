@@ -26,6 +26,7 @@ import asyncio
 import gzip
 import json
 import os
+import resource
 import shutil
 import signal
 import struct
@@ -248,6 +249,12 @@ def own_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_rusage_cpu_s() -> float:
+    """CPU-seconds (user + sys) of this process so far, every thread: the clients' share."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def write_frames(bodies: list[tuple[bytes, int]], path: Path) -> None:
     """The requests as a Collector proto file (what the spool's segments are): an empty frame
     first, then each body behind its 4-byte big-endian length."""
@@ -342,12 +349,14 @@ def main() -> int:
     db = tmp / "serve.duckdb"
     proc, port, lines = start_server(db, args.max_spool_mb, args.python)
     load_started = time.perf_counter()
+    client_cpu_started = own_rusage_cpu_s()
     try:
         elapsed, latencies, stats = asyncio.run(
             load(port, bodies, args.clients, args.gzip, args.seconds, path)
         )
     finally:
         stop_started = time.perf_counter()
+        client_cpu = own_rusage_cpu_s() - client_cpu_started
         # The HTTP side's own CPU (the worker process is its child: what wait4 adds is mostly
         # the worker's). After SIGTERM the server only waits for the worker.
         receiver_cpu = own_cpu_s(proc.pid)
@@ -366,6 +375,8 @@ def main() -> int:
     stored_rate = stored / total
     batch_lines = [line.split() for line in lines if line.startswith("stored ")]
     batches = len(batch_lines)  # "stored N segments: S new spans, ..."
+    # "derived R runs (...) touched by B batches": one line per derivation that had work.
+    derive_lines = [line.split() for line in lines if line.startswith("derived ")]
     ingest_figures: dict[str, float | int] = {}
     if not args.no_ingest and path == "/v1/traces":
         frames = tmp / "requests.binpb"
@@ -397,12 +408,15 @@ def main() -> int:
         "worker_batches": batches,
         "worker_batch_segments": [int(w[1]) for w in batch_lines],
         "worker_batch_spans": [int(w[3].replace(",", "")) for w in batch_lines],
+        "worker_derivations": len(derive_lines),
+        "worker_derivation_batches": [int(w[-2]) for w in derive_lines],
         "first_request_to_all_stored_s": round(total, 2),
         "stored_spans_per_s": round(stored_rate),
         "serve_cpu_s": round(serve_cpu, 2),
         "serve_receiver_cpu_s": round(receiver_cpu, 2),
         "serve_worker_cpu_s": round(serve_cpu - receiver_cpu, 2),
         "serve_peak_rss_mb": serve_rss,
+        "client_cpu_s": round(client_cpu, 2),
     }
     if ingest_figures:
         ingest_rate = float(ingest_figures["spans"]) / float(ingest_figures["wall_s"])
@@ -430,8 +444,9 @@ def main() -> int:
     print(
         f"stored {stored:,} spans in {total:.1f} s from the first request "
         f"= {stored_rate:,.0f} spans/s sustained (spool <= {args.max_spool_mb:g} MB, "
-        f"{batches} worker batches, serve {serve_cpu:.1f} CPU-s: receiver {receiver_cpu:.1f}, "
-        f"worker {serve_cpu - receiver_cpu:.1f}; {serve_rss:,} MB peak)"
+        f"{batches} worker batches, {len(derive_lines)} derivations, serve {serve_cpu:.1f} "
+        f"CPU-s: receiver {receiver_cpu:.1f}, worker {serve_cpu - receiver_cpu:.1f}; "
+        f"{serve_rss:,} MB peak; the clients {client_cpu:.1f} CPU-s)"
     )
     if ingest_figures:
         ratio = figures["stored_vs_ingest"]

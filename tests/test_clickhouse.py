@@ -22,6 +22,7 @@ import pytest
 from agentprof import ingest, store
 from agentprof.errors import InputError
 from agentprof.sources import clickhouse
+from tests import chdb_groups
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 chdb_session = pytest.importorskip("chdb.session")
@@ -261,18 +262,47 @@ def _table_name(path: Path) -> str:
     return "t_" + re.sub(r"[^0-9A-Za-z]+", "_", str(path.relative_to(FIXTURES)))
 
 
+# The fixtures the tests below read from a table of their own (the others share group tables).
+SINGLE_TABLE_FIXTURES = [
+    FIXTURES / "otlp" / "genai_current.json",
+    FIXTURES / "otlp" / "split_across_files_a.json",
+]
+
+
+def _group_table(i: int) -> str:
+    return f"t_group_{i}"
+
+
 @pytest.fixture(scope="module")
-def chdb_loaded(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One chdb folder: each trace fixture in its own otel_traces table, the Claude Code events
-    in otel_logs. The loading session stays open, so agentprof's sessions on the same folder
-    share its engine (chdb runs one per process) and tests can insert more rows."""
+def trace_ids() -> dict[Path, frozenset[str]]:
+    return {p: chdb_groups.trace_ids(p, exporter_span_rows) for p in TRACE_FIXTURES}
+
+
+@pytest.fixture(scope="module")
+def groups(trace_ids: dict[Path, frozenset[str]]) -> list[list[Path]]:
+    """The trace fixtures in groups without a shared trace id: one table (and one DuckDB) each."""
+    return chdb_groups.disjoint_groups(TRACE_FIXTURES, trace_ids)
+
+
+@pytest.fixture(scope="module")
+def chdb_loaded(tmp_path_factory: pytest.TempPathFactory, groups: list[list[Path]]) -> Any:
+    """One chdb folder: each group of trace fixtures in one otel_traces table (a few fixtures in
+    one of their own too), the Claude Code events in otel_logs. The loading session stays open, so
+    agentprof's sessions on the same folder share its engine (chdb runs one per process) and tests
+    can insert more rows."""
     folder = tmp_path_factory.mktemp("chdb")
     session = chdb_session.Session(str(folder))
     try:
-        for path in TRACE_FIXTURES:
-            table = _table_name(path)
-            create(session, "otel_traces", table)
-            insert(session, table, exporter_span_rows(json.loads(path.read_text())))
+        for i, group in enumerate(groups):
+            create(session, "otel_traces", _group_table(i))
+            insert(
+                session,
+                _group_table(i),
+                [r for path in group for r in exporter_span_rows(json.loads(path.read_text()))],
+            )
+        for path in SINGLE_TABLE_FIXTURES:
+            create(session, "otel_traces", _table_name(path))
+            insert(session, _table_name(path), exporter_span_rows(json.loads(path.read_text())))
         create(session, "otel_logs", "otel_logs")
         for path in LOG_FIXTURES:
             insert(session, "otel_logs", exporter_log_rows(json.loads(path.read_text())))
@@ -319,14 +349,71 @@ def test_the_fixture_set_is_the_projects_otlp_fixtures():
     assert len(names) > 40
 
 
+Ledger = dict[str, list[tuple[Any, ...]]]
+SPANS_BY_RUN = "select trace_id, count(*) from spans group by all order by all"
+
+
+def _ledger_by_fixture(
+    db: Path, group: list[Path], trace_ids: dict[Path, frozenset[str]]
+) -> dict[Path | None, Ledger]:
+    """A database's ledger (and its span count per trace) split by run id (the trace id): each
+    fixture's rows, and (None) the rows of no fixture's trace."""
+    whole = {**ledger(db), "spans": []}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        whole["spans"] = con.execute(SPANS_BY_RUN).fetchall()
+    finally:
+        con.close()
+    out: dict[Path | None, Ledger] = {p: {} for p in [*group, None]}
+    for name, rows in whole.items():
+        mine, stray = chdb_groups.split_by_run(rows, group, trace_ids)
+        for path in group:
+            out[path][name] = mine[path]
+        out[None][name] = stray
+    return out
+
+
+@pytest.fixture(scope="module")
+def group_ledgers(
+    chdb_loaded: Any,
+    groups: list[list[Path]],
+    trace_ids: dict[Path, frozenset[str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[Path | None, tuple[Ledger, Ledger]]:
+    """Per fixture: the ledger from its group's otel_traces table and from the file ingest of the
+    group's files, split by run; None: what of them belongs to no fixture's trace."""
+    chdb_dir = chdb_loaded[0]
+    out: dict[Path | None, tuple[Ledger, Ledger]] = {}
+    strays: list[tuple[Ledger, Ledger]] = []
+    for i, group in enumerate(groups):
+        folder = tmp_path_factory.mktemp(f"ledger_group_{i}")
+        file_ingest(folder / "file.duckdb", *group)
+        summary, pull = ch_ingest(folder / "ch.duckdb", f"chdb:{chdb_dir}", table=_group_table(i))
+        assert summary.errors == []
+        spans = sum(len(exporter_span_rows(json.loads(p.read_text()))) for p in group)
+        assert pull.rows == summary.records == spans > 0
+        got = _ledger_by_fixture(folder / "ch.duckdb", group, trace_ids)
+        expected = _ledger_by_fixture(folder / "file.duckdb", group, trace_ids)
+        strays.append((got.pop(None), expected.pop(None)))
+        out.update({p: (got[p], expected[p]) for p in group})
+    out[None] = (
+        {k: [r for s in strays for r in s[0][k]] for k in strays[0][0]},
+        {k: [r for s in strays for r in s[1][k]] for k in strays[0][1]},
+    )
+    return out
+
+
 @pytest.mark.parametrize("path", TRACE_FIXTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_the_ledger_from_otel_traces_equals_the_file_ingest(path, chdb_dir, tmp_path):
-    file_ingest(tmp_path / "file.duckdb", path)
-    expected = ledger(tmp_path / "file.duckdb")
-    summary, pull = ch_ingest(tmp_path / "ch.duckdb", f"chdb:{chdb_dir}", table=_table_name(path))
-    assert summary.errors == []
-    assert ledger(tmp_path / "ch.duckdb") == expected
-    assert pull.rows == summary.records > 0
+def test_the_ledger_from_otel_traces_equals_the_file_ingest(path, group_ledgers):
+    got, expected = group_ledgers[path]
+    assert got == expected
+    assert expected["spans"]  # the fixture's spans crossed, each trace's count the file's
+
+
+def test_every_ledger_row_belongs_to_a_fixtures_trace(group_ledgers):
+    """The per-fixture comparison above sees every row of the group ingests."""
+    got, expected = group_ledgers[None]
+    assert not any(got.values()) and not any(expected.values())
 
 
 def test_claude_code_events_in_otel_logs_give_the_file_ingests_ledger(chdb_dir, tmp_path):
@@ -347,19 +434,35 @@ def test_claude_code_events_in_otel_logs_give_the_file_ingests_ledger(chdb_dir, 
 # --- what crosses ----------------------------------------------------------------------------
 
 
-def test_every_attribute_key_the_duckdb_derivation_reads_crosses_from_clickhouse():
-    """The oracle is the derivation's own text: a key read there and missing from the projection
-    would silently change the ledger from ClickHouse."""
+DERIVATION = ("derive_ticks.sql", "derive_tool_calls.sql")
+
+
+def test_every_attribute_key_the_later_stages_read_crosses_from_clickhouse():
+    """The oracle is the queries' own text: a key read after the tick and tool-call derivation
+    (runs, diagnosis, reports) and missing from the projection would silently change them. The
+    derivation's keys stay in ClickHouse, which derives ticks and tool calls itself."""
     keys, prefixes = clickhouse.attribute_keys()
     with (ROOT / "queries" / "dialects.csv").open(newline="", encoding="utf-8") as fh:
-        read: set[str] = {row["key"] for row in csv.DictReader(fh)}
+        dialect = list(csv.DictReader(fh))
+    read: set[str] = set()
+    derivation: set[str] = set()
     for path in (ROOT / "queries").rglob("*.sql"):
-        if path.parent.name != "clickhouse":
-            read |= set(re.findall(r"\['([^'\]]+)'\]", path.read_text()))
-    assert read, "no attribute read found"
+        if path.parent.name == "clickhouse":
+            continue
+        text = path.read_text()
+        found = set(re.findall(r"\['([^'\]]+)'\]", text))
+        fields = set(re.findall(r"\{\{(\w+)\}\}", text))
+        found |= {row["key"] for row in dialect if row["field"] in fields}
+        if path.name in DERIVATION and path.parent.name == "ingest":
+            derivation |= found
+        else:
+            read |= found
+    assert read and derivation, "no attribute read found"
     missing = sorted(k for k in read if k not in keys and not k.startswith(prefixes))
     assert missing == []
-    assert "gen_ai.usage.input_tokens" in keys and "gen_ai.completion." in prefixes
+    assert {"gen_ai.conversation.id", "gen_ai.agent.name", "exception.type"} <= set(keys)
+    assert "gen_ai.usage.input_tokens" in derivation - set(keys)
+    assert "gen_ai.completion." not in prefixes
 
 
 def test_attributes_nobody_reads_stay_in_clickhouse(chdb_loaded, tmp_path):
@@ -391,13 +494,12 @@ def test_attributes_nobody_reads_stay_in_clickhouse(chdb_loaded, tmp_path):
         "select map_keys(attributes), map_keys(resource_attributes) from spans"
     ).fetchone()
     con.close()
-    assert sorted(attrs_) == [
-        "gen_ai.completion.0.content",
-        "gen_ai.operation.name",
-        "gen_ai.usage.input_tokens",
-    ]
+    # The derivation's keys (operation, usage, the model's output) stayed in ClickHouse too: the
+    # tick itself crossed.
+    assert attrs_ == []
     assert resource == ["service.name"]
     assert pull.rows == 1 and 0 < pull.bytes
+    assert pull.tick_rows == 1
 
 
 # --- incremental runs ------------------------------------------------------------------------

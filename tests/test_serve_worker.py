@@ -20,14 +20,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from agentprof import serve, spool, store
 from agentprof.errors import DatabaseError
+from agentprof.ingest import ingest
 from agentprof.pricing import PriceBook
 from tests.conftest import ROOT
 
 SPANS = 20  # per segment
 
 
-def request(batch: int) -> bytes:
-    """One protobuf request: trace `batch`, SPANS chat spans with ids derived from `batch`."""
+def request(batch: int, trace: int | None = None) -> bytes:
+    """One protobuf request: trace `batch` (or `trace`), SPANS chat spans with ids derived from
+    `batch`."""
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
     attr = rs.resource.attributes.add()
@@ -35,7 +37,7 @@ def request(batch: int) -> bytes:
     ss = rs.scope_spans.add()
     for i in range(SPANS):
         span = ss.spans.add()
-        span.trace_id = bytes.fromhex(f"{batch:032x}")
+        span.trace_id = bytes.fromhex(f"{batch if trace is None else trace:032x}")
         span.span_id = bytes.fromhex(f"{batch:08x}{i:08x}")
         span.name = "chat gpt-4o"
         span.start_time_unix_nano = 1_763_720_000_000_000_000 + batch * 10**9 + i * 1000
@@ -46,12 +48,12 @@ def request(batch: int) -> bytes:
     return bytes(req.SerializeToString())
 
 
-def write_segment(folder: Path, seq: int) -> None:
-    """A sealed traces segment holding request(seq), as the spool leaves it (written under the
-    open name, then renamed, so the worker never sees half a segment)."""
+def write_segment(folder: Path, seq: int, trace: int | None = None) -> Path:
+    """A sealed traces segment holding request(seq, trace), as the spool leaves it (written under
+    the open name, then renamed, so the worker never sees half a segment)."""
     path = folder / f"traces-{seq:010d}.open"
-    path.write_bytes(spool.HEADER + spool.frame(request(seq)))
-    path.rename(path.with_suffix(spool.SEALED))
+    path.write_bytes(spool.HEADER + spool.frame(request(seq, trace)))
+    return path.rename(path.with_suffix(spool.SEALED))
 
 
 def stored(db: Path) -> set[tuple[str, str]]:
@@ -68,11 +70,55 @@ def expected(batches: range | list[int]) -> set[tuple[str, str]]:
     return {(f"{b:032x}", f"{b:08x}{i:08x}") for b in batches for i in range(SPANS)}
 
 
+def derived(db: Path) -> tuple[list[Any], list[Any], int]:
+    """Every run and tick, and how many traces are still pending derivation."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = con.execute("select * from runs order by run_id").fetchall()
+        ticks = con.execute("select * from ticks order by run_id, tick").fetchall()
+        (pending,) = con.execute("select count(*) from pending_traces").fetchone()  # type: ignore[misc]
+    finally:
+        con.close()
+    return runs, ticks, int(pending)
+
+
+def ingested(tmp_path: Path, segments: list[Path]) -> tuple[list[Any], list[Any], int]:
+    """The oracle: `agentprof ingest` of copies of the same segments into a database of its own
+    (one ingest, one derivation)."""
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    copies = []
+    for seg in segments:
+        copy = folder / seg.name.replace(".seg", ".binpb")
+        copy.write_bytes(seg.read_bytes())
+        copies.append(copy)
+    db = tmp_path / "oracle.duckdb"
+    con = store.connect(db)
+    try:
+        summary = ingest(con, copies)
+    finally:
+        con.close()
+    assert summary.files == len(copies) and not summary.errors
+    return derived(db)
+
+
+def derivations(run: Running) -> list[int]:
+    """The batches each derivation covered, in order."""
+    return [item.batches for kind, item in run.events if kind == "derived"]
+
+
 class Running:
     """A Worker on its own thread, as the worker process runs it (threading events stand in for
     the multiprocessing ones: the loop only calls is_set and wait)."""
 
-    def __init__(self, db: Path, folder: Path, batch_bytes: int = 1) -> None:
+    def __init__(
+        self,
+        db: Path,
+        folder: Path,
+        batch_bytes: int = 1,
+        derive_max_bytes: int = serve.DERIVE_MAX_BYTES,
+        derive_max_s: float = serve.DERIVE_MAX_S,
+    ) -> None:
         self.events: list[tuple[str, Any]] = []
         self.worker = serve.Worker(
             db,
@@ -80,6 +126,8 @@ class Running:
             PriceBook(),
             lambda kind, item: self.events.append((kind, item)),
             batch_bytes,
+            derive_max_bytes,
+            derive_max_s,
         )
         self.stop = threading.Event()
         self.abandon = threading.Event()
@@ -128,6 +176,58 @@ def test_a_backlog_is_stored_batch_after_batch_on_one_connection_and_stop_stores
     assert not spool.sealed_segments(folder)
 
 
+def test_a_backlog_is_derived_once_and_gives_the_runs_and_ticks_of_one_ingest(tmp_path, db):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    # Eight segments, one batch each; a trace spans two or three batches.
+    segments = [write_segment(folder, seq, trace=100 + seq // 3) for seq in range(1, 9)]
+    oracle = ingested(tmp_path, segments)
+    assert len(oracle[0]) == 3 and len(oracle[1]) == 8 * SPANS and oracle[2] == 0
+    run = Running(db, folder, derive_max_s=1e9)
+    run.finish()
+    assert run.worker.batches == 8
+    # A first derivation for whatever an earlier worker left pending (nothing here), then one
+    # for the whole backlog, once the spool was empty.
+    assert derivations(run) == [0, 8]
+    assert [kind for kind, _ in run.events] == ["derived", *["batch"] * 8, "derived"]
+    assert derived(db) == oracle
+
+
+def test_a_long_backlog_is_derived_every_derive_max_bytes(tmp_path, db):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    segments = [write_segment(folder, seq, trace=100 + seq // 3) for seq in range(1, 9)]
+    oracle = ingested(tmp_path, segments)
+    size = segments[0].stat().st_size
+    assert all(s.stat().st_size == size for s in segments)
+    run = Running(db, folder, derive_max_bytes=2 * size, derive_max_s=1e9)
+    run.finish()
+    assert derivations(run) == [0, 2, 2, 2, 2]
+    assert derived(db) == oracle  # traces derived across several derivations: the same
+
+
+def test_traces_stored_but_not_derived_are_derived_by_the_next_worker_even_with_no_new_data(
+    tmp_path, db
+):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    segments = [write_segment(folder, 1), write_segment(folder, 2, trace=1)]
+    oracle = ingested(tmp_path, segments)
+    con = store.connect(db)
+    try:
+        result = serve.drain_batch(con, folder, PriceBook(), derive=False)
+    finally:
+        con.close()  # a worker that died here: spans stored, the spool empty, nothing derived
+    assert (result.segments, result.spans) == (2, 2 * SPANS)
+    assert not spool.sealed_segments(folder)
+    assert derived(db)[0::2] == ([], 1)
+    run = Running(db, folder)
+    run.finish()
+    assert (run.worker.batches, run.worker.opens) == (0, 1)
+    assert [(item.batches, item.runs) for kind, item in run.events if kind == "derived"] == [(0, 1)]
+    assert derived(db) == oracle
+
+
 def test_the_trace_segments_of_a_batch_go_in_as_one_file_and_a_corrupt_frame_is_quarantined(
     tmp_path, db
 ):
@@ -160,7 +260,7 @@ def test_abandon_stops_after_the_current_batch_and_the_next_worker_stores_the_re
     folder.mkdir()
     for seq in range(1, 31):
         write_segment(folder, seq)
-    run = Running(db, folder)
+    run = Running(db, folder, derive_max_s=1e9)  # no derivation while the backlog lasts
     wait_for(lambda: run.worker.batches >= 1)
     run.abandon.set()  # a second Ctrl-C
     run.finish()
@@ -169,10 +269,15 @@ def test_abandon_stops_after_the_current_batch_and_the_next_worker_stores_the_re
     left = spool.sealed_segments(folder)
     assert [s.seq for s in left] == list(range(done + 1, 31))  # oldest stored first, none lost
     assert stored(db) == expected(range(1, done + 1))
+    # The abandoned worker did not derive what it stored; the next one derives it first.
+    runs, _, pending = derived(db)
+    assert pending == done - len(runs) and pending >= 1
     again = Running(db, folder, batch_bytes=serve.BATCH_BYTES)
     again.finish()
     assert again.worker.batches == 1  # the rest fits one ordinary batch
     assert stored(db) == expected(range(1, 31))
+    runs, _, pending = derived(db)
+    assert (len(runs), pending) == (30, 0)
 
 
 def test_the_database_is_closed_once_the_spool_stays_empty(tmp_path, db):
@@ -196,7 +301,8 @@ READER = """
 import sys
 from agentprof import store
 con = store.connect(sys.argv[1], read_only=True, wait_s=60)
-print(con.execute("select count(*) from spans").fetchone()[0])
+for table in ("spans", "runs", "pending_traces"):
+    print(con.execute(f"select count(*) from {table}").fetchone()[0])
 con.close()
 """
 
@@ -232,8 +338,10 @@ def test_a_waiting_reader_gets_in_while_the_worker_always_has_a_backlog(tmp_path
     reader_done.set()
     feeder.join()
     assert reader.returncode == 0, reader.stderr
-    seen = int(reader.stdout)
+    seen, runs, pending = (int(n) for n in reader.stdout.split())
     assert seen % SPANS == 0 and 2 * SPANS <= seen
+    # The worker derived what it had stored before it let the reader in.
+    assert (runs, pending) == (seen // SPANS, 0)
     assert run.worker.yields >= 1
     assert not store.waiting_flag(db).exists()  # the reader removed its flag once in
     run.finish()

@@ -17,10 +17,13 @@ from tests.conftest import FIXTURES, REAL_OTLP, ingest_json, run_cli, runs_json
 # Queries that only the `serve` worker process runs; tests/test_serve.py drives them through a
 # real server (this test's recorder cannot see into another process).
 RUN_IN_SERVE_WORKER = {"serve/insert_logs", "serve/insert_rejected", "ingest/file_seen"}
-# ClickHouse SQL, and the watermark of a ClickHouse source: tests/test_clickhouse.py runs them
-# (against chdb) and checks that it ran every one.
-RUN_IN_CLICKHOUSE_TESTS = {"ingest/source_watermark", "ingest/set_source_watermark"} | {
-    f"clickhouse/{p.stem}" for p in data_dir("queries").joinpath("clickhouse").glob("*.sql")
+# ClickHouse SQL, and the DuckDB side of a ClickHouse source (its watermark, the rows ClickHouse
+# derived): tests/test_clickhouse.py runs them (against chdb) and checks that it ran every one.
+RUN_IN_CLICKHOUSE_TESTS = {
+    "ingest/source_watermark",
+    "ingest/set_source_watermark",
+    *(f"ingest/{p.stem}" for p in data_dir("queries").joinpath("ingest").glob("clickhouse_*.sql")),
+    *(f"clickhouse/{p.stem}" for p in data_dir("queries").joinpath("clickhouse").glob("*.sql")),
 }
 
 

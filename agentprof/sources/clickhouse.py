@@ -1,8 +1,12 @@
 """Ingest from ClickHouse, where the OpenTelemetry Collector's ClickHouse exporter lands OTLP
 (`otel_traces`, `otel_logs`): a server over HTTP (clickhouse-connect) or an embedded chdb data
-folder, both behind one small executor. ClickHouse picks the window's spans and projects only the
-attribute keys agentprof reads; the rows arrive shaped like the `spans` table, so storing,
-derivation and everything after it are the file path's own."""
+folder, both behind one small executor. ClickHouse picks the window's spans and derives their
+traces' ticks and tool calls itself (queries/clickhouse/derive_*.sql, the ClickHouse rendering of
+queries/ingest/derive_*.sql); what crosses is those rows, plus the spans shaped like the `spans`
+table with only the attribute keys the later stages read (runs, diagnosis, reports). The rows are
+kept per trace (clickhouse_ticks, clickhouse_tool_calls) and the derivation takes them in place of
+its own for those traces (use_stored_rows), so pricing, runs and everything after are the file
+path's own, and re-deriving a trace later gives the same rows."""
 
 from __future__ import annotations
 
@@ -97,10 +101,20 @@ STORE_SCHEMA = pa.schema(
 
 
 def attribute_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(keys, prefixes): every span attribute the DuckDB derivation, diagnosis and reports read
-    (agentprof.dialects: the dialect table's keys and every key the query files name), so a
-    dialect row or rule added there crosses from ClickHouse without an edit here."""
-    return dialects.attribute_keys(), dialects.attribute_prefixes()
+    """(keys, prefixes): every span attribute the stages after the tick and tool-call derivation
+    read (derive_runs, diagnosis, reports, check: agentprof.dialects.later_attribute_keys), so a
+    key a later query starts to read crosses from ClickHouse without an edit here. The
+    derivation's own keys stay in ClickHouse: it runs there."""
+    return dialects.later_attribute_keys()
+
+
+def _check_keys() -> dict[str, list[str]]:
+    """The attributes agentprof's range check reads (validate.py): the queries send such a key
+    along when its value fails it, and the derivation leaves its span out."""
+    return {
+        "token_keys": sorted(validate.TOKEN_KEYS),
+        "cost_keys": sorted(validate.COST_KEYS),
+    }
 
 
 # --- where to read ---------------------------------------------------------------------------
@@ -318,8 +332,10 @@ _OS_REASON = re.compile(r"\[Errno -?\d+\] ([^\"')\]]+)")
 class Pull:
     """What one run read from ClickHouse: the figures `bench/` reports and tests count."""
 
-    rows: int = 0  # rows that crossed
-    bytes: int = 0  # their size as received (Arrow IPC from chdb, Arrow buffers over HTTP)
+    rows: int = 0  # span (or log record) rows that crossed
+    bytes: int = 0  # what crossed, as received (Arrow IPC from chdb, Arrow buffers over HTTP)
+    tick_rows: int = 0  # tick rows ClickHouse derived that crossed
+    tool_call_rows: int = 0  # tool-call rows ClickHouse derived that crossed
     records_skipped: int = 0
     spans_new: int = 0
     watermark_ns: int | None = None  # the watermark this run started from
@@ -331,11 +347,14 @@ def _run(
     name: str,
     params: dict[str, Any],
     state: _State | None = None,
+    text: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """executor.batches over a named query, its errors as InputError naming the query file
-    (kept in `state` too: DuckDB, pulling the stream, reports it wrapped in its own error)."""
+    """executor.batches over a named query (or `text`, made from that file), its errors as
+    InputError naming the query file (kept in `state` too: DuckDB, pulling the stream, reports it
+    wrapped in its own error)."""
     try:
-        yield from executor.batches(sql.query_text(f"clickhouse/{name}"), params)
+        query = sql.query_text(f"clickhouse/{name}") if text is None else text
+        yield from executor.batches(query, params)
     except Exception as exc:  # the driver's or the server's error: a message, not a traceback
         error = (
             exc
@@ -348,6 +367,49 @@ def _run(
         if state is not None:
             state.error = error
         raise error from None
+
+
+# derive_ticks.sql ends with this statement; derive_tool_calls.sql continues its CTEs instead.
+_TICKS_SELECT = "select * except (output_text) from ticks"
+
+
+_MATERIALIZED = "/*materialized*/"
+_SETTINGS = "settings join_use_nulls = 1"
+
+
+def derive_queries(
+    without: frozenset[dialects.Row] = frozenset(), *, materialized: bool = False
+) -> tuple[str, str]:
+    """The ClickHouse texts of the tick and tool-call derivation, their `{{field}}` dialect rows
+    rendered for ClickHouse (agentprof.dialects; `without`: rows left out, for a test):
+    derive_ticks.sql, and derive_ticks.sql's steps up to `ticks` followed by
+    derive_tool_calls.sql. `materialized`: the steps marked so are materialized CTEs (a server
+    that has them, see server_features.sql)."""
+    ticks, tools = _derive_texts(without)
+    if materialized:
+        ticks, tools = (
+            q.replace(_MATERIALIZED, "materialized").replace(
+                _SETTINGS, _SETTINGS + ", enable_materialized_cte = 1"
+            )
+            for q in (ticks, tools)
+        )
+    return ticks, tools
+
+
+def has_materialized_cte(executor: Executor, source: Source) -> bool:
+    """Whether the server computes a `materialized` CTE once (ClickHouse 25.x+)."""
+    for batch in _run(executor, source, "server_features", {}):
+        return bool(batch.column("materialized_cte")[0].as_py()) if batch.num_rows else False
+    return False
+
+
+def _derive_texts(without: frozenset[dialects.Row]) -> tuple[str, str]:
+    ticks = dialects.expand(sql.query_text("clickhouse/derive_ticks"), "clickhouse", without)
+    steps, found, _ = ticks.rpartition(_TICKS_SELECT)
+    if not found:
+        raise ValueError(f"queries/clickhouse/derive_ticks.sql does not end in {_TICKS_SELECT!r}")
+    tools = dialects.expand(sql.query_text("clickhouse/derive_tool_calls"), "clickhouse", without)
+    return ticks, steps.rstrip() + ",\n" + tools
 
 
 def table_kind(executor: Executor, source: Source, table: str) -> str:
@@ -433,8 +495,10 @@ def ingest_source(
                 raise
             sql.execute(con, "ingest/mark_pending_from_file", {"file_sha256": pull_id})
             pull.rows = executor.rows_received - rows_before
-            pull.bytes = executor.bytes_received - bytes_before
             pull.spans_new = _count_spans(con) - before
+            if kind == TRACES and state.traces:
+                _store_derived(con, executor, source, table, window, state.traces, pull)
+            pull.bytes = executor.bytes_received - bytes_before
             _record(con, pull_id, key, kind, pull, state)
             if incremental and state.max_ns is not None:
                 # A span stamped in the future (a skewed clock) must not hide the next ones.
@@ -469,14 +533,20 @@ def _window(
         after = -1 if watermark is None else watermark - grace
         return {"since_ns": max(since_ns, after), "until_ns": until_ns, "after_ns": after}
     if watermark is None and (since is not None or until is not None):
-        # An explicit window: the runs that started in it, whole.
+        # An explicit window: the runs that started in it, whole (derived from the same spans).
+        scan_since, scan_until = (
+            max(since_ns - RUN_PAD_NS, 0),
+            min(until_ns + RUN_PAD_NS, _END_OF_TIME_NS),
+        )
         return {
             "since_ns": since_ns,
             "until_ns": until_ns,
-            "scan_since_ns": max(since_ns - RUN_PAD_NS, 0),
-            "scan_until_ns": min(until_ns + RUN_PAD_NS, _END_OF_TIME_NS),
+            "scan_since_ns": scan_since,
+            "scan_until_ns": scan_until,
             "after_end_ns": -1,
             "whole_traces": 1,
+            "derive_since_ns": scan_since,
+            "derive_until_ns": scan_until,
         }
     after = -1 if watermark is None else watermark - grace
     # A span that ends after the mark started at most LONGEST_SPAN_NS before it.
@@ -488,6 +558,10 @@ def _window(
         "scan_until_ns": until_ns,
         "after_end_ns": after,
         "whole_traces": 0,
+        # The derivation reads the touched traces whole: their earlier spans (a run is assumed
+        # to last less than RUN_PAD_NS) as well as the new ones.
+        "derive_since_ns": max(scan_since - RUN_PAD_NS, 0) if watermark is not None else 0,
+        "derive_until_ns": min(until_ns + RUN_PAD_NS, _END_OF_TIME_NS),
     }
 
 
@@ -502,6 +576,7 @@ class _State:
 
     def __post_init__(self) -> None:
         self.quarantined: list[tuple[Any, ...]] = []
+        self.traces: set[str] = set()  # the trace ids the window's spans belong to
         self.examples: list[str] = []
         self.error: InputError | None = None  # what stopped the stream, for the caller
 
@@ -540,15 +615,8 @@ def _trace_batches(
 ) -> tuple[pa.RecordBatchReader, _State]:
     """The spans as DuckDB pulls them: each ClickHouse block cast to the store's schema and
     range-checked like a file's (validate.keep_valid), one block in memory at a time."""
-    keys, prefixes = attribute_keys()
-    params: dict[str, Any] = {
-        "table": table,
-        "keys": list(keys),
-        "prefixes": list(prefixes),
-        "resource_keys": list(RESOURCE_KEYS),
-        **window,
-    }
     state = _State(source.label(), pull_id)
+    params = span_params(table, window)
 
     def stream() -> Iterator[pa.RecordBatch]:
         for raw in _run(executor, source, "otel_traces_spans", params, state):
@@ -556,12 +624,135 @@ def _trace_batches(
                 continue
             state.records += raw.num_rows
             spans = pa.Table.from_batches([raw]).cast(_SPAN_TARGET)
+            state.traces.update(pc.unique(spans.column("trace_id")).to_pylist())
             state.saw(pc.max(spans.column("end_ns")).as_py())
             spans, refused = validate.keep_valid(spans, state.bad, _excerpt(spans))
             pull.records_skipped += refused
             yield from _tagged(spans, pull_id)
 
     return pa.RecordBatchReader.from_batches(STORE_SCHEMA, stream()), state
+
+
+def span_params(table: str, window: dict[str, int]) -> dict[str, Any]:
+    """The parameters of otel_traces_spans.sql and of the derivation queries."""
+    keys, prefixes = attribute_keys()
+    return {
+        "table": table,
+        "keys": list(keys),
+        "prefixes": list(prefixes),
+        "resource_keys": list(RESOURCE_KEYS),
+        **_check_keys(),
+        **window,
+    }
+
+
+# The rows derive_ticks.sql and derive_tool_calls.sql return, as agentprof stores them.
+TICK_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("tick", pa.int64()),
+        ("span_id", pa.string()),
+        ("start_ns", pa.int64()),
+        ("end_ns", pa.int64()),
+        ("latency_ms", pa.float64()),
+        ("ttft_ms", pa.float64()),
+        ("model", pa.string()),
+        ("request_model", pa.string()),
+        ("provider", pa.string()),
+        ("status", pa.string()),
+        ("finish_reason", pa.string()),
+        ("input_uncached_tokens", pa.int64()),
+        ("cache_read_tokens", pa.int64()),
+        ("cache_write_5m_tokens", pa.int64()),
+        ("cache_write_1h_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("reasoning_tokens", pa.int64()),
+        ("input_provenance", pa.string()),
+        ("reported_cost_usd", pa.float64()),
+    ]
+)
+TOOL_CALL_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("span_id", pa.string()),
+        ("tool_name", pa.string()),
+        ("call_id", pa.string()),
+        ("tick", pa.int64()),
+        ("tick_link", pa.string()),
+        ("start_ns", pa.int64()),
+        ("end_ns", pa.int64()),
+        ("duration_ms", pa.float64()),
+        ("status", pa.string()),
+        ("args", pa.string()),
+    ]
+)
+
+
+def derived_rows(
+    executor: Executor,
+    source: Source,
+    params: dict[str, Any],
+    which: str,
+    state: _State | None = None,
+    queries: tuple[str, str] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """The tick (`which` = "ticks") or tool-call rows ClickHouse derives for the window's traces,
+    each block cast to TICK_SCHEMA or TOOL_CALL_SCHEMA. `queries`: derive_queries()' texts."""
+    ticks_text, tools_text = queries or derive_queries()
+    name, text, schema = (
+        ("derive_ticks", ticks_text, TICK_SCHEMA)
+        if which == "ticks"
+        else ("derive_tool_calls", tools_text, TOOL_CALL_SCHEMA)
+    )
+    for raw in _run(executor, source, name, params, state, text):
+        if raw.num_rows:
+            table = pa.Table.from_batches([raw]).select(schema.names).cast(schema)
+            yield from table.to_batches()
+
+
+def _store_derived(
+    con: duckdb.DuckDBPyConnection,
+    executor: Executor,
+    source: Source,
+    table: str,
+    window: dict[str, int],
+    traces: set[str],
+    pull: Pull,
+) -> None:
+    """Inside the pull's transaction: ClickHouse's ticks and tool calls of the traces the window
+    touched replace the rows stored for them, and the traces are marked pending."""
+    params = span_params(table, window)
+    queries = derive_queries(materialized=has_materialized_cte(executor, source))
+    touched = pa.table({"trace_id": pa.array(sorted(traces), pa.string())})
+    sql.execute(con, "ingest/clickhouse_rows_forget", tables={"ch_traces": touched})
+    for which, name, schema in (
+        ("ticks", "ch_ticks", TICK_SCHEMA),
+        ("tool_calls", "ch_tool_calls", TOOL_CALL_SCHEMA),
+    ):
+        before = executor.rows_received
+        state = _State(source.label(), "")
+        rows = pa.RecordBatchReader.from_batches(
+            schema, derived_rows(executor, source, params, which, state, queries)
+        )
+        try:
+            sql.execute(con, f"ingest/clickhouse_rows_store_{which}", tables={name: rows})
+        except duckdb.Error:
+            # DuckDB pulled the stream: an error of ClickHouse's is wrapped in its own.
+            if state.error is not None:
+                raise state.error from None
+            raise
+        if which == "ticks":
+            pull.tick_rows = executor.rows_received - before
+        else:
+            pull.tool_call_rows = executor.rows_received - before
+
+
+def use_stored_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Called by the derivation after derive_ticks and derive_tool_calls: for the affected traces
+    a ClickHouse source derived, its stored rows replace DuckDB's (which saw only the keys the
+    later stages read). A database that never pulled from ClickHouse pays one catalog lookup."""
+    if int(sql.run(con, "ingest/clickhouse_rows_exist").rows[0][0]):
+        sql.execute(con, "ingest/clickhouse_rows_use")
 
 
 def _excerpt(table: pa.Table) -> Callable[[int], str]:

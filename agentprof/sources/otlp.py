@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import itertools
 import json
 import math
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import zstandard
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -165,6 +167,32 @@ def _shared_maps(values: list[Any]) -> pa.DictionaryArray:
             unique.append(value)
         codes.append(code)
     return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(unique, _MAP))
+
+
+def resource_ids(maps: pa.Array) -> pa.Array:
+    """The resource id of each attribute map (NULL for a NULL map): the MD5 of its canonical text,
+    each entry in order as <bytes>:<key> then <bytes>:<value> or "-" for a NULL value. The same
+    id as the SQL macro resource_key (queries/schema/032_resources.sql) that the native JSON-lines
+    path computes, so a resource is one row of `resources` whichever format it came in."""
+    if not isinstance(maps, pa.MapArray):
+        raise TypeError(f"expected a map array, got {maps.type}")
+    # maps.keys and maps.items are the whole children, which maps.offsets index (a slice too)
+    offsets = maps.offsets
+    first, last = (offsets[0].as_py(), offsets[-1].as_py()) if len(offsets) else (0, 0)
+    keys, values = maps.keys.slice(first, last - first), maps.items.slice(first, last - first)
+
+    def sized(text: pa.Array) -> pa.Array:
+        return pc.binary_join_element_wise(pc.cast(pc.binary_length(text), pa.string()), text, ":")
+
+    entries = pc.binary_join_element_wise(sized(keys), pc.fill_null(sized(values), "-"), "")
+    starts = pc.subtract(offsets, pa.scalar(first, offsets.type))
+    per_map = pa.ListArray.from_arrays(starts, entries, mask=maps.is_null())
+    texts = pc.binary_join(per_map, "").to_pylist()
+    return pa.array([None if t is None else _md5(t) for t in texts], pa.string())
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()  # an id, not a secret
 
 
 # --- ids and values ------------------------------------------------------------------------

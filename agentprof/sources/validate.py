@@ -30,6 +30,8 @@ TOKEN_KEYS = frozenset(
     {r.key for r in dialects.rows() if r.kind in ("count", "dict_entry")} - {DICT_TEXT}
 ) | {"input_tokens"}
 COST_KEYS = frozenset(r.key for r in dialects.rows() if r.kind == "usd")
+# The attributes span_problems reads at all.
+CHECKED_KEYS = TOKEN_KEYS | COST_KEYS | {INVALID}
 
 # (row index, reason)
 Problem = tuple[int, str]

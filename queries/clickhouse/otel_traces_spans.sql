@@ -2,9 +2,14 @@
 -- ClickHouse SQL (run on the server or in chdb, never in DuckDB). The spans of the OpenTelemetry
 -- Collector's ClickHouse exporter table {table} (Map variant, DDL in tests/clickhouse_ddl/)
 -- shaped like agentprof's `spans` rows, so the stored spans and everything derived from them are
--- the same as from an OTLP file. What crosses to agentprof: ids, times, names, status and links
--- of every span in the window, and only the attribute keys the derivation and diagnosis read
--- ({keys}, plus keys starting with one of {prefixes}); every other attribute stays in ClickHouse.
+-- the same as from an OTLP file. What crosses to agentprof: ids, times, names, status, events and
+-- links of every span in the window, and only the attribute keys the stages after the tick and
+-- tool-call derivation read ({keys}, plus keys starting with one of {prefixes}: runs, diagnosis,
+-- reports); the ticks and tool calls themselves are derived in ClickHouse (derive_ticks.sql,
+-- derive_tool_calls.sql), so the keys they read stay there. Except a token count or cost attribute
+-- ({token_keys}, {cost_keys}) that is not one: it crosses, so agentprof's range check
+-- (agentprof/sources/validate.py) quarantines its span with the reason, as for a file; the
+-- derivation leaves such a span out by the same test. Every other attribute stays in ClickHouse.
 -- The exporter writes '' where OTLP had nothing (parent, status message, scope): read as NULL.
 -- SpanKind and StatusCode are strings: the current exporter writes pdata's names (Client, Error),
 -- older ones the proto names (SPAN_KIND_CLIENT, STATUS_CODE_ERROR): both are read.
@@ -35,7 +40,13 @@ select
     nullIf(ScopeName, '') as scope_name,
     nullIf(ScopeVersion, '') as scope_version,
     CAST(mapFilter((k, v) -> has({keys:Array(String)}, k)
-                             or arrayExists(p -> startsWith(k, p), {prefixes:Array(String)}),
+                             or arrayExists(p -> startsWith(k, p), {prefixes:Array(String)})
+                             or (v != '' and (
+          (has({token_keys:Array(String)}, k)
+           and not ifNull(isFinite(toFloat64OrNull(v)) and toFloat64OrNull(v) = floor(toFloat64OrNull(v))
+                          and toFloat64OrNull(v) between 0 and 1000000000000, false))
+          or (has({cost_keys:Array(String)}, k)
+              and not ifNull(isFinite(toFloat64OrNull(v)) and toFloat64OrNull(v) >= 0, false)))),
                    SpanAttributes), 'Map(String, String)') as attributes,
     CAST(mapFilter((k, v) -> has({resource_keys:Array(String)}, k), ResourceAttributes),
          'Map(String, String)') as resource_attributes,

@@ -4,8 +4,9 @@
 -- (agentlog.store_spans), whose staging already keeps one row per span. Stored spans are looked up
 -- only in the staged traces, so the cost follows the staged rows, not the size of the database:
 -- their row ids come from the trace_id column alone (the staged trace ids are pushed into that
--- scan as a filter), then their span ids are fetched by row id.
-insert into spans
+-- scan as a filter), then their span ids are fetched by row id. By name: these spans name no
+-- resource (resource_id stays NULL).
+insert into spans by name
 select
     b.trace_id, b.span_id, b.parent_span_id, b.name, b.kind, b.start_ns, b.end_ns,
     b.status_code, b.status_message, b.service_name, b.scope_name, b.scope_version,

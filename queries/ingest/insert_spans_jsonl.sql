@@ -7,9 +7,14 @@
 -- validity is checked afterwards (ingest/invalid_new_spans). Every span of the file is inserted, so
 -- the statement's row count is the file's span count; ingest/drop_stored_copies then removes the
 -- spans an earlier file already stored (first copy wins). `line` is not known here and stays NULL.
+-- Resources (schema/032_resources.sql): every span gets its resource's id, computed once per
+-- resource of a request; only the first span of each resource of a request carries the map, from
+-- which ingest/insert_resources_from_file then fills `resources` (one statement inserts into one
+-- table: this keeps the file read once). Those spans keep their copy: clearing it (an UPDATE of
+-- a MAP column, a delete and re-insert in DuckDB) made the commit cost ~5 CPU-s per 1M spans.
 -- Whatever the Python decoder would read differently (a number not written as a plain integer,
 -- nesting past its depth limit) stops the statement too, so both paths store the same.
-insert into spans
+insert into spans by name
 with docs as (
     select json_transform(j, '{"resourceSpans": [{
         "resource": {"attributes": [{"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR",
@@ -58,13 +63,22 @@ requests as (
     from docs
 ),
 resources as (select unnest(rss) as r from requests),
-scopes as (
-    select otlp_attrs(r.resource.attributes) as resource_attributes, unnest(r.scopeSpans) as s
+resource_maps as (
+    select r, otlp_attrs(r.resource.attributes) as resource_attributes,
+           -- the scope that holds the resource's first span
+           list_position(list_transform(r.scopeSpans, lambda x: len(coalesce(x.spans, [])) > 0),
+                         true) as first_scope
     from resources
 ),
+scopes as (
+    select resource_attributes, resource_key(resource_attributes) as resource_id, first_scope,
+           unnest(r.scopeSpans) as s, generate_subscripts(r.scopeSpans, 1) as scope_no
+    from resource_maps
+),
 raw as (
-    select resource_attributes, s.scope.name as scope_name, s.scope.version as scope_version,
-           unnest(s.spans) as span
+    select resource_attributes, resource_id, scope_no = first_scope as in_first_scope,
+           s.scope.name as scope_name, s.scope.version as scope_version,
+           unnest(s.spans) as span, generate_subscripts(s.spans, 1) as span_no
     from scopes
 ),
 rows as (
@@ -92,7 +106,8 @@ rows as (
         nullif(scope_name, '') as scope_name,
         nullif(scope_version, '') as scope_version,
         otlp_attrs(span.attributes) as attributes,
-        resource_attributes,
+        case when in_first_scope and span_no = 1 then resource_attributes end as resource_attributes,
+        resource_id,
         list_transform(coalesce(span.events, []), lambda e: {
             'name': coalesce(e.name, ''),
             'time_ns': case when e.timeUnixNano is null then 0
