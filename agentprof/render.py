@@ -316,7 +316,12 @@ def run_view(run: dict[str, Any], width: int, *, all_ticks: bool = False) -> lis
         f"write {format_value('cache_read_write_ratio', run['cache_read_write_ratio'])}"
         f" (break-even {format_value('cache_break_even_ratio', run['cache_break_even_ratio'])})",
         f"wall-clock {format_value('wall_ms', run['wall_ms'])} = {split}",
-        f"bottleneck: {run['bottleneck']}" + _bottleneck_saving(run),
+        f"bottleneck: {run['bottleneck']}"
+        + (
+            ""
+            if run["bottleneck"] == "healthy"
+            else f" (saving {_saving_text(run) or 'not estimated'})"
+        ),
     ):
         lines.append(Text(text, overflow="fold"))
     ticks, calls = run.get("tick_ledger", []), run.get("tool_timeline", [])
@@ -337,9 +342,7 @@ def run_view(run: dict[str, Any], width: int, *, all_ticks: bool = False) -> lis
         lines.append(Text("  none: no rule fired"))
     for f in run["findings"]:
         mark = "PRIMARY " if f["primary"] else ""
-        saving = ", ".join(
-            format_value(c, f[c]) for c in ("saving_usd", "saving_ms") if f[c] is not None
-        )
+        saving = _saving_text(f)
         lines.append(Text(f"* {mark}{f['kind']}" + (f"  saves {saving}" if saving else "")))
         for label, text in (
             ("evidence", f["evidence"]),
@@ -498,16 +501,12 @@ def _tool_summary(calls: list[dict[str, Any]], wall_ms: float, width: int) -> li
     return out
 
 
-def _bottleneck_saving(run: dict[str, Any]) -> str:
-    """` (saving $3.55)`, ` (saving $0.12 and 8.4 s)`, ` (saving not estimated)`."""
-    if run["bottleneck"] == "healthy":
-        return ""
-    parts = [
-        format_value(column, run[column])
-        for column in ("saving_usd", "saving_ms")
-        if run[column] is not None
-    ]
-    return f" (saving {' and '.join(parts) if parts else 'not estimated'})"
+def _saving_text(row: dict[str, Any]) -> str:
+    """A run's or finding's saving as people read it: `$3.55`, `$0.12 and 8.4 s`; '' when
+    neither is estimated."""
+    return " and ".join(
+        format_value(c, row[c]) for c in ("saving_usd", "saving_ms") if row[c] is not None
+    )
 
 
 def _tick_bars(ticks: list[dict[str, Any]], width: int) -> list[Text]:

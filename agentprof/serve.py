@@ -244,10 +244,6 @@ def check_traces(body: bytes, content_type: str) -> Checked:
     return _checked(body, accepted, nbad + len(refused), problems[0] if problems else "", "span")
 
 
-_TOKEN_KEYS = validate.TOKEN_KEYS
-_CHECKED_KEYS = validate.TOKEN_KEYS | validate.COST_KEYS
-
-
 def _plainly_valid(span: Any) -> bool:
     """True only where otlp.pb_span_problem finds nothing wrong, for the common span at a fraction
     of its cost (serve runs it on every span before the 200): ids of the right length, times in
@@ -266,7 +262,7 @@ def _plainly_valid(span: Any) -> bool:
         if not validate.MIN_NS <= event.time_unix_nano <= validate.MAX_NS:
             return False
     for kv in span.attributes:
-        if kv.key not in _CHECKED_KEYS:
+        if kv.key not in validate.CHECKED_KEYS:
             continue
         value = kv.value
         which = value.WhichOneof("value")
@@ -277,7 +273,7 @@ def _plainly_valid(span: Any) -> bool:
             number = value.double_value
             if not 0 <= number <= validate.MAX_TOKENS:  # also false for NaN
                 return False
-            if kv.key in _TOKEN_KEYS and not number.is_integer():
+            if kv.key in validate.TOKEN_KEYS and not number.is_integer():
                 return False
         else:
             return False

@@ -182,7 +182,7 @@ ticks as /*materialized*/ (
         span_id,
         start_ns,
         call_end_ns as end_ns,
-        (call_end_ns - start_ns) / 1e6 as latency_ms,
+        if(call_end_ns > start_ns, (call_end_ns - start_ns) / 1e6, NULL) as latency_ms,
         ttft_ms,
         model,
         request_model,

@@ -14,8 +14,8 @@
 create or replace temp table diag_scope as
 with tick_counts as (
     select run_id, count(*) as ticks, exact_sum(cost_usd) as cost_usd, count(cost_usd) as priced_ticks,
-        -- model calls logged with one time (no duration): their time is in no interval
-        count(*) filter (where end_ns <= start_ns) as untimed_ticks
+        -- model calls logged with one time, no latency (derive_ticks): their time is in no interval
+        count(*) filter (where latency_ms is null) as untimed_ticks
     from ticks group by run_id
 ),
 fleet as (

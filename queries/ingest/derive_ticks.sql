@@ -139,7 +139,9 @@ select
     ns_to_ts(end_ns) as ended_at,
     start_ns,
     end_ns,
-    (end_ns - start_ns) / 1e6 as latency_ms,
+    -- a call logged with one time (a usage-only line, an event without duration_ms) has no
+    -- latency: NULL, not 0 ms, so percentiles and rules never count it as an instant answer
+    case when end_ns > start_ns then (end_ns - start_ns) / 1e6 end as latency_ms,
     ttft_ms,
     model,
     request_model,

@@ -5,8 +5,8 @@
 -- and the break-even of that model's write premium (as in report/runs). Same filters as report/runs.
 -- ttft_p50/p95_ms and tpot_p50/p95_ms are the latency users feel (time to first token, time per
 -- output token after it; as in report/ticks) over the ticks whose source reported TTFT: NULL when
--- none did, never 0. Latency is over the ticks that lasted: a record with one timestamp (a
--- usage-only transcript line, a trajectory's totals) is an instant, its latency unknown, not 0 ms.
+-- none did, never 0. A tick logged with one time has no latency (NULL, derive_ticks) and is left
+-- out of the latency percentiles.
 select
     t.model,
     count(*) as ticks,
@@ -15,8 +15,8 @@ select
     -- results that differed in the last digit from one run to the next
     exact_sum(t.cost_usd) as cost_usd,
     exact_sum(t.cost_usd) / nullif(count(t.cost_usd), 0) as cost_per_tick_usd,
-    quantile_cont(t.latency_ms, 0.5) filter (where t.latency_ms > 0) as latency_p50_ms,
-    quantile_cont(t.latency_ms, 0.95) filter (where t.latency_ms > 0) as latency_p95_ms,
+    quantile_cont(t.latency_ms, 0.5) as latency_p50_ms,
+    quantile_cont(t.latency_ms, 0.95) as latency_p95_ms,
     quantile_cont(t.ttft_ms, 0.5) as ttft_p50_ms,
     quantile_cont(t.ttft_ms, 0.95) as ttft_p95_ms,
     quantile_cont(case when t.ttft_ms is not null and t.output_tokens > 1
