@@ -542,16 +542,15 @@ class Receiver:
         """Spool bytes not yet in the database: the folder (which the worker empties) is scanned
         at most every `rescan_s` (a second; more often while requests wait for room); what was
         submitted since is added exactly, so a burst is seen at once. Errs high (the worker may
-        have deleted segments since the scan); low only by a write in progress during the
-        scan."""
+        have deleted segments since the scan), never low."""
         now = time.monotonic()
         if now - self._scanned_at > rescan_s:
             submitted = self.spool.submitted_bytes
-            self._scanned = (
-                spool.backlog_bytes(self.config.spool_dir)
-                + self.spool.open_bytes
-                + self.spool.pending_bytes
-            )
+            # Read in the order bytes move (pending -> open segment -> sealed), so a byte that
+            # moves on while being counted is counted twice, never missed.
+            pending = self.spool.pending_bytes
+            opened = self.spool.open_bytes
+            self._scanned = pending + opened + spool.backlog_bytes(self.config.spool_dir)
             self._submitted_at_scan = submitted
             self._scanned_at = now
         return self._scanned + self.spool.submitted_bytes - self._submitted_at_scan

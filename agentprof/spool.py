@@ -211,10 +211,13 @@ class Spool:
                 if not self._pending and not self._closing:
                     self._cond.wait(timeout=self.seal_s / 2)
                 batch, self._pending = self._pending, []
-                self._pending_bytes = 0
                 closing = self._closing
             if batch:
                 self._commit(batch)
+                # Counted as pending until written (and then, for a moment, twice): serve's room
+                # check may err high, never low, or a full spool would take more than its limit.
+                with self._cond:
+                    self._pending_bytes -= sum(len(data) for _, data, _ in batch)
             self._seal(force=closing and not batch)
             if closing and not batch:
                 return
@@ -289,12 +292,18 @@ class Spool:
             self.on_sealed()
 
     def _seal_one(self, stream: str, *, notify: bool = False) -> bool:
-        seg = self._open.pop(stream)
+        seg = self._open[stream]
         os.close(seg.fd)
         if not seg.frames:
+            del self._open[stream]
             seg.path.unlink()
             return False
-        seg.path.rename(seg.path.with_suffix(SEALED))
+        # Renamed before it leaves _open: a concurrent room check counts it as open or as sealed
+        # (or both for a moment), never as neither.
+        try:
+            seg.path.rename(seg.path.with_suffix(SEALED))
+        finally:
+            del self._open[stream]
         _fsync_dir(self.folder)
         if notify and self.on_sealed:
             self.on_sealed()
