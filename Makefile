@@ -26,8 +26,11 @@ demo: $(STAMP)
 	@echo "   $(BIN)/agentprof diagnose RUN_ID --db $(DEMO_DB)     # one run in depth (any id prefix)"
 	@echo "   $(BIN)/agentprof ingest ~/.claude/projects --db mine.duckdb   # your own sessions"
 
+# Two workers (one per core here, at most four elsewhere), each taking whole test files so a
+# file's module fixtures (a chdb table, an ingested database) are built once: 8 min 51 s -> 5 min
+# 15 s on 2 cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check agentprof tests bench

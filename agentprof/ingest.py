@@ -172,17 +172,17 @@ def _not_regular(st: os.stat_result) -> str | None:
     return "not a regular file"
 
 
-def _stat_problem(path: Path) -> str | None:
-    """Why `path` cannot be read as a regular file (following symlinks), or None."""
+def _stat_problem(path: Path) -> tuple[str | None, os.stat_result | None]:
+    """Why `path` cannot be read as a regular file (following symlinks), or None; and its stat."""
     try:
         st = path.stat()
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "a symlink loop"
+            return "a symlink loop", None
         if path.is_symlink():
-            return "a dangling symlink (its target does not exist)"
-        return f"cannot read ({exc.strerror or exc})"
-    return _not_regular(st)
+            return "a dangling symlink (its target does not exist)", None
+        return f"cannot read ({exc.strerror or exc})", None
+    return _not_regular(st), st
 
 
 def scan_paths(paths: Iterable[str]) -> PathScan:
@@ -190,7 +190,7 @@ def scan_paths(paths: Iterable[str]) -> PathScan:
     Only regular files are read: anything else in a folder is skipped with a warning; named on
     the command line (or matched by a glob) it is an error, and the other paths still go in."""
     scan = PathScan()
-    out: list[Path] = []
+    out: list[tuple[Path, os.stat_result]] = []
     for raw in paths:
         matches = sorted(glob.glob(raw, recursive=True)) if glob.has_magic(raw) else [raw]
         if not matches:
@@ -204,21 +204,23 @@ def scan_paths(paths: Iterable[str]) -> PathScan:
             if not p.exists() and not p.is_symlink():
                 scan.errors.append(InputError(str(p), "no such file or folder"))
                 continue
-            why = _stat_problem(p)
-            if why:
-                scan.errors.append(InputError(str(p), why))
+            why, st = _stat_problem(p)
+            if why or st is None:
+                scan.errors.append(InputError(str(p), why or "cannot read"))
             else:
-                out.append(p)
-    seen: set[Path] = set()
-    for p in out:
-        key = p.resolve()
+                out.append((p, st))
+    # A file named twice (two arguments, a symlink, a hard link) is read once: the same device
+    # and inode is the same file, with no path resolution (a lstat per path component).
+    seen: set[tuple[int, int]] = set()
+    for p, st in out:
+        key = (st.st_dev, st.st_ino)
         if key not in seen:
             seen.add(key)
             scan.files.append(p)
     return scan
 
 
-def _walk(folder: Path, out: list[Path], scan: PathScan) -> None:
+def _walk(folder: Path, out: list[tuple[Path, os.stat_result]], scan: PathScan) -> None:
     def unreadable(exc: OSError) -> None:
         where = exc.filename or str(folder)
         scan.warnings.append(f"{where}: folder skipped: cannot read ({exc.strerror or exc})")
@@ -236,11 +238,11 @@ def _walk(folder: Path, out: list[Path], scan: PathScan) -> None:
                 scan.skip(SKIP_NAME, str(Path(root, f)))
                 continue
             p = Path(root, f)
-            why = _stat_problem(p)
-            if why:
-                scan.warnings.append(f"{p}: skipped: {why}")
+            why, st = _stat_problem(p)
+            if why or st is None:
+                scan.warnings.append(f"{p}: skipped: {why or 'cannot read'}")
             else:
-                out.append(p)
+                out.append((p, st))
                 scan.walked.add(p)
 
 

@@ -106,3 +106,18 @@ def test_an_unreadable_folder_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(ingest_mod.os, "walk", walk)
     scan = ingest_mod.scan_paths([str(tmp_path)])
     assert scan.warnings == [f"{locked}: folder skipped: cannot read (Permission denied)"]
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    """Twice on the command line, through a symlink, through a hard link, or inside a folder also
+    named: one file, its first path kept; another file with the same bytes is another file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first = folder / "a.json"
+    shutil.copy(GOOD, first)
+    (folder / "b.json").symlink_to(first)
+    os.link(first, folder / "c.json")
+    shutil.copy(GOOD, folder / "d.json")  # same content, another file
+    scan = ingest_mod.scan_paths([str(first), str(folder), str(first), str(folder / "b.json")])
+    assert [p.name for p in scan.files] == ["a.json", "d.json"]
+    assert not scan.errors
