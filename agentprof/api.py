@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from agentprof import ids, periods, sql, store
 from agentprof.diagnose import Thresholds, diagnose, load_tool_rules
-from agentprof.ingest import pending_traces
 
 if TYPE_CHECKING:
     import duckdb
@@ -284,7 +283,7 @@ def open(path: str | os.PathLike[str] | None = None, *, wait: float = 30.0) -> D
     database; warns when an interrupted ingest left runs underived."""
     where = str(path) if path is not None else store.default_db_path()
     con = store.connect(where, read_only=True, wait_s=wait)
-    pending = pending_traces(con)
+    pending = store.pending_traces(con)
     if pending:
         warnings.warn(
             f"{pending:,} runs have spans that an unfinished ingest stored but did not derive; "

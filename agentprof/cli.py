@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,8 +24,12 @@ from agentprof.diagnose import (
     load_tool_rules,
 )
 from agentprof.errors import AgentprofError, ExitCode, InputError, InternalError
-from agentprof.ingest import IngestSummary, ingest, pending_traces, scan_paths
 from agentprof.pricing import PriceBook, load_price_file
+
+if TYPE_CHECKING:
+    # Imported by the commands that store: reading commands start without the readers, pyarrow
+    # and protobuf.
+    from agentprof.ingest import IngestSummary
 
 app = typer.Typer(
     add_completion=False,
@@ -151,6 +155,7 @@ def ingest_cmd(
     coding-agent logs and agent trajectories; with no path, the default log folders. A
     clickhouse://USER:PASSWORD@HOST:PORT/DATABASE or chdb:PATH argument reads the OpenTelemetry
     Collector's ClickHouse tables instead (incremental unless --since or --until is given)."""
+    from agentprof.ingest import ingest, scan_paths
     from agentprof.sources import clickhouse
 
     if paths and any(clickhouse.is_source(p) for p in paths):
@@ -299,7 +304,7 @@ def _open_read(db: Path, wait: float) -> Any:
         con = store.connect(db, read_only=True, wait_s=wait)
     except AgentprofError as exc:
         _fail(exc)
-    pending = pending_traces(con)
+    pending = store.pending_traces(con)
     if pending:
         _err(
             f"warning: {pending:,} runs have spans that an unfinished ingest stored but did not "

@@ -43,6 +43,7 @@ from agentprof.filereader import (
 from agentprof.pricing import PriceBook, context_window, rate_rows
 from agentprof.sources import agentlog, clickhouse, logs, usage_reports, validate
 from agentprof.sources.otlp import SPAN_SCHEMA, resource_ids
+from agentprof.store import pending_traces
 
 # Files a folder walk picks up; an explicitly named file is always read.
 TRACE_SUFFIXES = (
@@ -1080,11 +1081,6 @@ def _affected_spans(con: duckdb.DuckDBPyConnection) -> None:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text.strip() else text
-
-
-def pending_traces(con: duckdb.DuckDBPyConnection) -> int:
-    """Traces an interrupted ingest stored spans for but did not derive."""
-    return int(sql.run(con, "ingest/pending_count").rows[0][0])
 
 
 def _derive(

@@ -182,3 +182,8 @@ def _stored_version(con: duckdb.DuckDBPyConnection, db: Path) -> int | None:
         return None
     rows = sql.run(con, "store/schema_version").rows
     return int(rows[0][0]) if rows else None
+
+
+def pending_traces(con: duckdb.DuckDBPyConnection) -> int:
+    """Traces an interrupted ingest stored spans for but did not derive."""
+    return int(sql.run(con, "ingest/pending_count").rows[0][0])

@@ -132,3 +132,28 @@ def test_version_and_help(db):
     help_text = run_cli("--help").stdout
     for command in ("ingest", "runs", "ticks", "quarantine"):
         assert command in help_text
+
+
+def test_reading_commands_start_without_the_readers_pyarrow_and_protobuf() -> None:
+    """The command line imports the ingest machinery (readers, pyarrow, numpy, protobuf) only in
+    the commands that store: every reading command would otherwise pay ~150 ms to start."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, agentprof.cli; "
+        "print(sorted(m for m in ('pyarrow', 'numpy', 'google.protobuf', 'agentprof.ingest', "
+        "'agentprof.sources', 'agentprof.api') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
+    # ... and the Python API still resolves on first use.
+    api = subprocess.run(
+        [sys.executable, "-c", "import agentprof; print(agentprof.open.__module__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert api == "agentprof.api"
