@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,3 +64,12 @@ def ticks_json(db: Path, run_id: str) -> list[dict[str, Any]]:
     ran = run_cli("ticks", run_id, "--db", db, "--json")
     assert ran.exit_code == 0, ran.stderr
     return ran.json()["ticks"]  # type: ignore[no-any-return]
+
+
+def modules_loaded_by(imports: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` a fresh interpreter has loaded after `imports` ("import agentprof.cli")."""
+    wanted = list(names)
+    probe = f"print(json.dumps([m for m in {wanted!r} if m in sys.modules]))"
+    code = f"import json, sys; {imports}; {probe}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return sorted(json.loads(out.stdout))

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from tests.conftest import FIXTURES, REAL_OTLP, ingest_json, run_cli, runs_json
+from tests.conftest import (
+    FIXTURES,
+    REAL_OTLP,
+    ingest_json,
+    modules_loaded_by,
+    run_cli,
+    runs_json,
+)
 
 SLOW_TOOL = REAL_OTLP / "pydantic_ai/slow_tool.otlp.json"
 MANY = REAL_OTLP / "pydantic_ai/many_iterations.otlp.json"
@@ -137,23 +144,9 @@ def test_version_and_help(db):
 def test_reading_commands_start_without_the_readers_pyarrow_and_protobuf() -> None:
     """The command line imports the ingest machinery (readers, pyarrow, numpy, protobuf) only in
     the commands that store: every reading command would otherwise pay ~150 ms to start."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, agentprof.cli; "
-        "print(sorted(m for m in ('pyarrow', 'numpy', 'google.protobuf', 'agentprof.ingest', "
-        "'agentprof.sources', 'agentprof.api') if m in sys.modules))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert loaded == "[]"
+    heavy = ("pyarrow", "numpy", "google.protobuf", "agentprof.ingest", "agentprof.sources")
+    assert modules_loaded_by("import agentprof.cli", (*heavy, "agentprof.api")) == []
     # ... and the Python API still resolves on first use.
-    api = subprocess.run(
-        [sys.executable, "-c", "import agentprof; print(agentprof.open.__module__)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert api == "agentprof.api"
+    assert modules_loaded_by("import agentprof; agentprof.open", ("agentprof.api",)) == [
+        "agentprof.api"
+    ]

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import duckdb
 
 from agentprof import sql
 from agentprof.resources import data_dir
-from tests.conftest import FIXTURES, REAL_OTLP, ingest_json, run_cli, runs_json
+from tests.conftest import (
+    FIXTURES,
+    REAL_OTLP,
+    ingest_json,
+    modules_loaded_by,
+    run_cli,
+    runs_json,
+)
 
 # Queries that only the `serve` worker process runs; tests/test_serve.py drives them through a
 # real server (this test's recorder cannot see into another process).
@@ -104,12 +109,8 @@ def test_every_query_file_runs_during_ingest_and_reports(db, monkeypatch):
 
 
 def test_core_modules_do_not_import_typer_rich_or_jinja2():
-    code = (
-        "import sys, agentprof.ingest, agentprof.store, agentprof.pricing, agentprof.sql, "
-        "agentprof.sources, agentprof.diagnose; "
-        "print(sorted(m for m in ('typer', 'rich', 'jinja2') if m in sys.modules))"
+    core = (
+        "import agentprof.ingest, agentprof.store, agentprof.pricing, agentprof.sql, "
+        "agentprof.sources, agentprof.diagnose"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert modules_loaded_by(core, ("typer", "rich", "jinja2")) == []
