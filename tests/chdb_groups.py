@@ -50,3 +50,19 @@ def split_by_run(
         path = owner.get(row[run_index])
         (out[path] if path is not None else stray).append(row)
     return out, stray
+
+
+def split_by_fixture(
+    tables: dict[str, list[tuple[Any, ...]]],
+    paths: list[Path],
+    ids: dict[Path, frozenset[str]],
+) -> dict[Path | None, dict[str, list[tuple[Any, ...]]]]:
+    """Rows of several kinds (ticks, tool calls, ...: run id first) split by run id: each file's
+    rows of each kind, and (None) the rows of no file's trace."""
+    out: dict[Path | None, dict[str, list[tuple[Any, ...]]]] = {p: {} for p in [*paths, None]}
+    for kind, rows in tables.items():
+        mine, stray = split_by_run(rows, paths, ids)
+        for path in paths:
+            out[path][kind] = mine[path]
+        out[None][kind] = stray
+    return out

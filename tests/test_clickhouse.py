@@ -364,13 +364,7 @@ def _ledger_by_fixture(
         whole["spans"] = con.execute(SPANS_BY_RUN).fetchall()
     finally:
         con.close()
-    out: dict[Path | None, Ledger] = {p: {} for p in [*group, None]}
-    for name, rows in whole.items():
-        mine, stray = chdb_groups.split_by_run(rows, group, trace_ids)
-        for path in group:
-            out[path][name] = mine[path]
-        out[None][name] = stray
-    return out
+    return chdb_groups.split_by_fixture(whole, group, trace_ids)
 
 
 @pytest.fixture(scope="module")
@@ -567,13 +561,13 @@ def test_an_explicit_window_reads_the_runs_that_started_in_it_whole(chdb_dir, tm
     assert (pull.rows, pull.spans_new) == (0, 0)  # it started before the window
     _, pull = ch_ingest(db, src, table=table, since=at, until=at + timedelta(seconds=0.5))
     assert (pull.rows, pull.spans_new) == (4, 4)  # started in it: all four spans
-    assert ledger(db) == ledger(_file_db(tmp_path, FIXTURES / "otlp" / "split_across_files_a.json"))
+    assert ledger(db) == ledger(file_db(tmp_path, FIXTURES / "otlp" / "split_across_files_a.json"))
     # The watermark was left alone: an incremental run reads everything.
     _, pull = ch_ingest(db, src, table=table)
     assert (pull.rows, pull.spans_new, pull.watermark_ns) == (4, 0, None)
 
 
-def _file_db(tmp_path: Path, *paths: Path) -> Path:
+def file_db(tmp_path: Path, *paths: Path) -> Path:
     db = tmp_path / "file.duckdb"
     file_ingest(db, *paths)
     return db
@@ -694,7 +688,7 @@ def test_older_exporters_kind_and_status_names_read_the_same(chdb_loaded, tmp_pa
     create(session, "otel_traces", "t_proto_names")
     insert(session, "t_proto_names", exporter_span_rows(json.loads(path.read_text()), True))
     ch_ingest(tmp_path / "ch.duckdb", f"chdb:{folder}", table="t_proto_names")
-    expected = ledger(_file_db(tmp_path, path))
+    expected = ledger(file_db(tmp_path, path))
     assert {t[12] for t in expected["ticks"]} >= {"error", "ok"}  # status: both kinds present
     assert ledger(tmp_path / "ch.duckdb") == expected
     con = duckdb.connect(str(tmp_path / "ch.duckdb"), read_only=True)
@@ -711,7 +705,7 @@ def test_a_chdb_url_can_name_another_database(chdb_loaded, tmp_path):
     insert(session, "telemetry.otel_traces", exporter_span_rows(json.loads(path.read_text())))
     db = tmp_path / "ch.duckdb"
     summary, _ = ch_ingest(db, f"chdb:{folder}?database=telemetry")
-    assert ledger(db) == ledger(_file_db(tmp_path, path))
+    assert ledger(db) == ledger(file_db(tmp_path, path))
     assert summary.ticks > 0
 
 

@@ -28,6 +28,7 @@ from tests.test_clickhouse import (
     ch_ingest,
     create,
     exporter_span_rows,
+    file_db,
     file_ingest,
     insert,
     ledger,
@@ -142,20 +143,6 @@ def chdb_tables(tmp_path_factory: pytest.TempPathFactory, groups: list[list[Path
         session.close()
 
 
-def _by_fixture(
-    rows: Rows, group: list[Path], trace_ids: dict[Path, frozenset[str]]
-) -> dict[Path | None, Rows]:
-    """A group's rows split by run id (the trace id): each fixture's, and (None) the rows of no
-    fixture's trace."""
-    out: dict[Path | None, Rows] = {p: {} for p in [*group, None]}
-    for which, found in rows.items():
-        mine, stray = chdb_groups.split_by_run(found, group, trace_ids)
-        for path in group:
-            out[path][which] = mine[path]
-        out[None][which] = stray
-    return out
-
-
 @pytest.fixture(scope="module")
 def duckdb_oracle(
     tmp_path_factory: pytest.TempPathFactory,
@@ -190,7 +177,7 @@ def duckdb_oracle(
             }
         finally:
             con.close()
-        split = _by_fixture(rows, group, trace_ids)
+        split = chdb_groups.split_by_fixture(rows, group, trace_ids)
         stray = split.pop(None)
         out.update(split)
         for which in ("ticks", "tool_calls"):
@@ -246,7 +233,9 @@ def ch_by_fixture(
     for i, group in enumerate(groups):
         if which_groups is not None and not which_groups(group):
             continue
-        split = _by_fixture(ch_rows(tables, _group_table(i), queries), group, trace_ids)
+        split = chdb_groups.split_by_fixture(
+            ch_rows(tables, _group_table(i), queries), group, trace_ids
+        )
         stray = split.pop(None)
         out.update(split)
         for which in ("ticks", "tool_calls"):
@@ -370,7 +359,9 @@ def _differs_somewhere(
     holds = {p for g in groups for p in g if needle in p.read_text(encoding="utf-8")}
     for i, group in enumerate(groups):
         if holds & set(group):
-            got = _by_fixture(ch_rows(tables, _group_table(i), queries), group, trace_ids)
+            got = chdb_groups.split_by_fixture(
+                ch_rows(tables, _group_table(i), queries), group, trace_ids
+            )
             differ = [p.name for p in group if p in holds and not same(got[p], oracle[p])]
             if differ:
                 return differ
@@ -468,7 +459,7 @@ def test_a_trace_derived_again_keeps_clickhouses_rows(genai_table, tmp_path):
     ingesting the same trace from its file afterwards."""
     folder, table = genai_table
     path = GENAI_CURRENT
-    expected = ledger(_file_db(tmp_path, path))
+    expected = ledger(file_db(tmp_path, path))
     db = tmp_path / "ch.duckdb"
     ch_ingest(db, f"chdb:{folder}", table=table)
     assert ledger(db) == expected and expected["ticks"]
@@ -492,12 +483,6 @@ def test_a_trace_derived_again_keeps_clickhouses_rows(genai_table, tmp_path):
     assert ledger(db) == expected
     file_ingest(db, path)  # the same spans from a file: nothing new, nothing changes
     assert ledger(db) == expected
-
-
-def _file_db(tmp_path: Path, *paths: Path) -> Path:
-    db = tmp_path / "file.duckdb"
-    file_ingest(db, *paths)
-    return db
 
 
 def test_without_clickhouses_rows_the_duckdb_derivation_would_differ(genai_table, tmp_path):
@@ -553,10 +538,10 @@ def test_a_span_the_range_check_refuses_is_quarantined_and_no_tick(chdb_tables, 
     db = tmp_path / "ch.duckdb"
     summary, pull = ch_ingest(db, f"chdb:{folder}", table="t_refused")
     assert (pull.rows, pull.records_skipped, pull.tick_rows) == (3, 1, 1)
-    file_db = _file_db(tmp_path, path)
-    assert ledger(db) == ledger(file_db)
+    from_file = file_db(tmp_path, path)
+    assert ledger(db) == ledger(from_file)
     reasons = []
-    for d in (db, file_db):
+    for d in (db, from_file):
         con = duckdb.connect(str(d), read_only=True)
         reasons.append(con.execute("select reason from quarantine").fetchall())
         con.close()

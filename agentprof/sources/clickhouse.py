@@ -353,7 +353,7 @@ def _run(
     InputError naming the query file (kept in `state` too: DuckDB, pulling the stream, reports it
     wrapped in its own error)."""
     try:
-        query = sql.query_text(f"clickhouse/{name}") if text is None else text
+        query = query_text(name) if text is None else text
         yield from executor.batches(query, params)
     except Exception as exc:  # the driver's or the server's error: a message, not a traceback
         error = (
@@ -367,6 +367,20 @@ def _run(
         if state is not None:
             state.error = error
         raise error from None
+
+
+_WINDOW = "where /*window*/"
+
+
+def query_text(name: str) -> str:
+    """queries/clickhouse/NAME.sql with the window predicate (window.sql, its comment left out)
+    after `where /*window*/`: the spans query and the tick derivation read the same spans."""
+    text = sql.query_text(f"clickhouse/{name}")
+    if _WINDOW not in text:
+        return text
+    window = sql.query_text("clickhouse/window")
+    predicate = "\n".join(line for line in window.splitlines() if not line.startswith("--"))
+    return text.replace(_WINDOW, "where " + predicate)
 
 
 # derive_ticks.sql ends with this statement; derive_tool_calls.sql continues its CTEs instead.
@@ -404,11 +418,11 @@ def has_materialized_cte(executor: Executor, source: Source) -> bool:
 
 
 def _derive_texts(without: frozenset[dialects.Row]) -> tuple[str, str]:
-    ticks = dialects.expand(sql.query_text("clickhouse/derive_ticks"), "clickhouse", without)
+    ticks = dialects.expand(query_text("derive_ticks"), "clickhouse", without)
     steps, found, _ = ticks.rpartition(_TICKS_SELECT)
     if not found:
         raise ValueError(f"queries/clickhouse/derive_ticks.sql does not end in {_TICKS_SELECT!r}")
-    tools = dialects.expand(sql.query_text("clickhouse/derive_tool_calls"), "clickhouse", without)
+    tools = dialects.expand(query_text("derive_tool_calls"), "clickhouse", without)
     return ticks, steps.rstrip() + ",\n" + tools
 
 

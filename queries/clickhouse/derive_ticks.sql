@@ -7,8 +7,8 @@
 -- rendered for ClickHouse by agentprof/dialects.py; tests/test_clickhouse_derive.py proves both renderings
 -- give the same rows on every OTLP fixture. ClickHouse reads a missing map key as '': a key's
 -- presence is mapContains, where DuckDB's is `is not null`.
--- Traces: every trace with a span in the window of queries/clickhouse/otel_traces_spans.sql
--- (same parameters), each read whole: its spans that started in [{derive_since_ns},
+-- Traces: every trace with a span in the window (window.sql, spliced at /*window*/, as in
+-- otel_traces_spans.sql: same parameters), each read whole: its spans that started in [{derive_since_ns},
 -- {derive_until_ns}). A span stored twice counts once; a span agentprof's range check refuses
 -- (times outside 1970..2200, a token count or cost attribute ({token_keys}, {cost_keys}) that is
 -- not one) is no call, as it is never stored from a file.
@@ -23,17 +23,7 @@ with
 touched as (
     select distinct TraceId
     from {table:Identifier}
-    where TraceId != '' and SpanId != ''
-      and Timestamp >= fromUnixTimestamp64Nano({scan_since_ns:Int64})
-      and Timestamp < fromUnixTimestamp64Nano({scan_until_ns:Int64})
-      and toUnixTimestamp64Nano(Timestamp) + toInt64(Duration) > {after_end_ns:Int64}
-      and ({whole_traces:UInt8} = 0 or TraceId in (
-          select TraceId
-          from {table:Identifier}
-          where Timestamp >= fromUnixTimestamp64Nano({scan_since_ns:Int64})
-            and Timestamp < fromUnixTimestamp64Nano({until_ns:Int64})
-          group by TraceId
-          having min(Timestamp) >= fromUnixTimestamp64Nano({since_ns:Int64})))
+    where /*window*/
 ),
 rows_read as (
     select

@@ -13,10 +13,7 @@
 -- The exporter writes '' where OTLP had nothing (parent, status message, scope): read as NULL.
 -- SpanKind and StatusCode are strings: the current exporter writes pdata's names (Client, Error),
 -- older ones the proto names (SPAN_KIND_CLIENT, STATUS_CODE_ERROR): both are read.
--- Window, in Unix nanoseconds: spans that started in [{scan_since_ns}, {scan_until_ns}) and ended
--- after {after_end_ns} (an incremental run's watermark, less its grace). With {whole_traces} = 1
--- (an explicit --since/--until), only whole runs: every span of the traces whose first span
--- started in [{since_ns}, {until_ns}), the scan range padded around it to find their other spans.
+-- The spans of the window (window.sql, spliced at /*window*/).
 select
     TraceId as trace_id,
     SpanId as span_id,
@@ -58,14 +55,4 @@ select
          'Array(Tuple(trace_id String, span_id String))') as links,
     toInt64(0) as line
 from {table:Identifier}
-where TraceId != '' and SpanId != ''
-  and Timestamp >= fromUnixTimestamp64Nano({scan_since_ns:Int64})
-  and Timestamp < fromUnixTimestamp64Nano({scan_until_ns:Int64})
-  and toUnixTimestamp64Nano(Timestamp) + toInt64(Duration) > {after_end_ns:Int64}
-  and ({whole_traces:UInt8} = 0 or TraceId in (
-      select TraceId
-      from {table:Identifier}
-      where Timestamp >= fromUnixTimestamp64Nano({scan_since_ns:Int64})
-        and Timestamp < fromUnixTimestamp64Nano({until_ns:Int64})
-      group by TraceId
-      having min(Timestamp) >= fromUnixTimestamp64Nano({since_ns:Int64})))
+where /*window*/
